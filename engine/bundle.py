@@ -1,0 +1,183 @@
+"""``PolicyBundle``: Rego modules, their rule METADATA, and configuration data."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.resources
+import json
+import re
+from dataclasses import dataclass, field
+from importlib.resources.abc import Traversable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from modelward.engine.errors import PolicyError
+
+RULE_HEAD = re.compile(r"^(deny|warn)\s+contains\b", re.M)
+ENTRY_PACKAGE = re.compile(r"^package\s+modelward\.main\s*$", re.M)
+REQUIRED_META = ("id", "severity", "remediation")
+SEVERITIES = ("critical", "high", "medium", "low", "info")
+CONFIG_NAMES = ("config.yaml", "config.yml", "config.json")
+
+
+@dataclass(frozen=True)
+class RegoModule:
+    path: str
+    source: str
+
+    @property
+    def is_test(self) -> bool:
+        return self.path.endswith("_test.rego")
+
+
+@dataclass(frozen=True)
+class RuleMeta:
+    id: str
+    title: str
+    severity: str
+    remediation: str
+    policy: str
+    location: str
+
+
+@dataclass
+class PolicyBundle:
+    """A loaded, validated bundle. ``data()`` is what both engines receive as ``data``."""
+
+    name: str
+    modules: list[RegoModule]
+    config: dict[str, Any] = field(default_factory=dict)
+    rules: dict[str, RuleMeta] = field(default_factory=dict)
+
+    @property
+    def policies(self) -> list[RegoModule]:
+        return [m for m in self.modules if not m.is_test]
+
+    @property
+    def tests(self) -> list[RegoModule]:
+        return [m for m in self.modules if m.is_test]
+
+    @property
+    def revision(self) -> str:
+        digest = hashlib.sha256()
+        for module in self.modules:
+            digest.update(module.path.encode() + b"\0" + module.source.encode() + b"\0")
+        digest.update(json.dumps(self.config, sort_keys=True, default=str).encode())
+        return "sha256:" + digest.hexdigest()[:16]
+
+    def data(self) -> dict[str, Any]:
+        rules = {
+            r.id: {"title": r.title, "severity": r.severity, "remediation": r.remediation,
+                   "policy": r.policy}
+            for r in self.rules.values()
+        }  # fmt: skip
+        return {"modelward": {"config": self.config, "rules": rules}}
+
+    @classmethod
+    def builtin(cls) -> PolicyBundle:
+        return cls._load(importlib.resources.files("modelward.policies"), "builtin")
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> PolicyBundle:
+        """Load a bundle directory, or the built-in library when ``path`` is None."""
+        if path is None:
+            return cls.builtin()
+        if not path.is_dir():
+            raise PolicyError(f"{path}: policy bundle must be a directory")
+        return cls._load(path, str(path))
+
+    @classmethod
+    def _load(cls, root: Traversable, name: str) -> PolicyBundle:
+        modules = [RegoModule(rel, node.read_text("utf-8")) for rel, node in _walk(root, "")
+                   if rel.endswith(".rego")]  # fmt: skip
+        if not modules:
+            raise PolicyError(f"{name}: no .rego files in the policy bundle")
+        bundle = cls(name, sorted(modules, key=lambda m: m.path), _config(root, name))
+        for module in bundle.policies:
+            for meta in parse_rule_metadata(module):
+                if meta.id in bundle.rules:
+                    other = bundle.rules[meta.id].location
+                    raise PolicyError(f"{meta.location}: rule id {meta.id!r} already used at {other}")
+                bundle.rules[meta.id] = meta
+        return bundle
+
+
+def _walk(node: Traversable, prefix: str) -> list[tuple[str, Traversable]]:
+    out: list[tuple[str, Traversable]] = []
+    for child in sorted(node.iterdir(), key=lambda c: c.name):
+        rel = f"{prefix}{child.name}"
+        if child.is_dir():
+            if child.name not in ("samples", "__pycache__") and not child.name.startswith("."):
+                out.extend(_walk(child, f"{rel}/"))
+        else:
+            out.append((rel, child))
+    return out
+
+
+def _config(root: Traversable, name: str) -> dict[str, Any]:
+    for filename in CONFIG_NAMES:
+        node = root / filename
+        if node.is_file():
+            return load_config_text(node.read_text("utf-8"), f"{name}/{filename}")
+    return {}
+
+
+def load_config_text(text: str, origin: str) -> dict[str, Any]:
+    """Parse YAML or JSON configuration; the top level must be a mapping."""
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise PolicyError(f"{origin}: invalid YAML: {exc}") from None
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise PolicyError(f"{origin}: configuration must be a mapping")
+    return value
+
+
+def parse_rule_metadata(module: RegoModule) -> list[RuleMeta]:
+    """METADATA of every deny/warn rule; raise ``PolicyError`` for a rule without it."""
+    if ENTRY_PACKAGE.search(module.source):
+        return []  # the entry point only gathers the findings of the policy packages
+    lines = module.source.splitlines()
+    metas = []
+    for match in RULE_HEAD.finditer(module.source):
+        lineno = module.source.count("\n", 0, match.start())
+        location = f"{module.path}:{lineno + 1}:1"
+        block = _metadata_block(lines, lineno)
+        if block is None:
+            raise PolicyError(f"{location}: {match.group(1)} rule has no METADATA block")
+        metas.append(_rule_meta(block, module.path, location))
+    return metas
+
+
+def _metadata_block(lines: list[str], rule_line: int) -> dict[str, Any] | None:
+    start = rule_line
+    while start > 0 and lines[start - 1].startswith("#"):
+        start -= 1
+    comments = lines[start:rule_line]
+    if not comments or comments[0].strip() != "# METADATA":
+        return None
+    text = "\n".join(c[2:] if c.startswith("# ") else c[1:] for c in comments[1:])
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _rule_meta(block: dict[str, Any], path: str, location: str) -> RuleMeta:
+    custom = block.get("custom") or {}
+    missing = [k for k in REQUIRED_META if not custom.get(k)]
+    if not block.get("title"):
+        missing.insert(0, "title")
+    if missing:
+        raise PolicyError(f"{location}: METADATA is missing {', '.join(missing)}")
+    if custom["severity"] not in SEVERITIES:
+        raise PolicyError(f"{location}: severity must be one of {', '.join(SEVERITIES)}")
+    return RuleMeta(
+        id=str(custom["id"]), title=str(block["title"]), severity=str(custom["severity"]),
+        remediation=str(custom["remediation"]), policy=path.rsplit("/", 1)[0], location=location,
+    )  # fmt: skip

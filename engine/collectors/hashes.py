@@ -1,0 +1,38 @@
+"""``HashesCollector``: sha256 of every file and the OpenSSF model-signing manifest digest."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from modelward.engine import hashing
+from modelward.engine.collectors import CollectContext
+from modelward.engine.errors import Error
+from modelward.engine.facts import ManifestFacts
+from modelward.engine.source import ModelSource
+
+
+@dataclass(frozen=True)
+class Hashes:
+    """Per-file digests (path -> hex sha256) and the manifest they form."""
+
+    files: dict[str, str]
+    manifest: ManifestFacts
+
+
+class HashesCollector:
+    name = "hashes"
+
+    def collect(self, source: ModelSource, ctx: CollectContext) -> Hashes:
+        results = hashing.sha256_files({f.path: f.real for f in source.files}, ctx.progress)
+        failed = {p: r for p, r in results.items() if isinstance(r, OSError)}
+        if failed:
+            path, exc = sorted(failed.items())[0]
+            raise Error(f"{path}: cannot be read: {exc.strerror or exc}")
+        digests = {p: r for p, r in results.items() if isinstance(r, str)}
+        # A single-file model is named "." in model signing's manifest.
+        items = [(("." if source.single_file else p), d) for p, d in digests.items()
+                 if source.single_file or not hashing.is_excluded_from_manifest(p)]  # fmt: skip
+        excluded = sorted(p for p in digests if not source.single_file
+                          and hashing.is_excluded_from_manifest(p))  # fmt: skip
+        manifest = ManifestFacts(digest=hashing.manifest_digest(items), excluded=excluded)
+        return Hashes(files=digests, manifest=manifest)

@@ -1,0 +1,49 @@
+"""The one error hierarchy of modelward. Every error explains itself through ``diagnostics()``."""
+
+from __future__ import annotations
+
+
+class Error(Exception):
+    """Base class of every error modelward raises on purpose."""
+
+    def diagnostics(self) -> str:
+        """A human-readable explanation of what went wrong and what to do about it."""
+        return str(self)
+
+
+class InvalidReference(Error):
+    """A model reference that cannot be parsed."""
+
+    def __init__(self, ref: str, reason: str) -> None:
+        super().__init__(f"invalid model reference {ref!r}: {reason}")
+        self.ref = ref
+        self.reason = reason
+
+
+class UnsupportedReference(Error):
+    """A well-formed reference whose scheme has no resolver yet."""
+
+    def __init__(self, ref: str, scheme: str) -> None:
+        super().__init__(
+            f"{ref}: references of scheme {scheme!r} are not supported yet; "
+            "download the model and pass a local path"
+        )
+        self.ref = ref
+        self.scheme = scheme
+
+
+class ResolveError(Error):
+    """A reference that parsed but does not lead to readable model files."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+class PolicyError(Error):
+    """A policy bundle that cannot be loaded (syntax, missing METADATA, bad config)."""
+
+
+class EvaluationError(Error):
+    """The policy engine failed; the decision is ``error``, never ``allow``."""

@@ -1,0 +1,83 @@
+"""``EmbeddedEvaluator``: the in-process Rego engine (regorus)."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from typing import Any
+
+os.environ.setdefault("RUST_BACKTRACE", "0")  # regorus appends Rust backtraces otherwise
+
+import regorus
+
+from modelward.engine.bundle import PolicyBundle, RegoModule
+from modelward.engine.decision import Decision
+from modelward.engine.errors import PolicyError
+from modelward.engine.evaluators import DENY_RULE, WARN_RULE
+
+
+class EmbeddedEvaluator:
+    """regorus engines are bound to the thread that made them: one prepared engine per thread
+    and bundle revision."""
+
+    name = "embedded"
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    def evaluate(self, bundle: PolicyBundle, policy_input: dict[str, Any]) -> Decision:
+        meta = {"engine": self.name, "bundle_revision": bundle.revision}
+        started = time.perf_counter()
+        try:
+            engine = self._engine(bundle)
+            engine.set_input_json(json.dumps(policy_input))
+            deny = _results(engine, DENY_RULE, required=True)
+            warn = _results(engine, WARN_RULE, required=False)
+        except PolicyError:
+            raise
+        except BaseException as exc:  # pyo3 panics are BaseException; none may become "allow"
+            if isinstance(exc, KeyboardInterrupt | SystemExit):
+                raise
+            return Decision.failed(_first_line(exc), seconds=time.perf_counter() - started, **meta)
+        return Decision.from_results(deny, warn, seconds=time.perf_counter() - started, **meta)
+
+    def _engine(self, bundle: PolicyBundle) -> regorus.Engine:
+        cache: dict[str, regorus.Engine] = self._local.__dict__.setdefault("engines", {})
+        if bundle.revision not in cache:
+            cache[bundle.revision] = prepare_engine(bundle, bundle.policies)
+        return cache[bundle.revision]
+
+
+def prepare_engine(bundle: PolicyBundle, modules: list[RegoModule]) -> regorus.Engine:
+    """An engine loaded with ``modules`` and the bundle's data; syntax errors raise PolicyError."""
+    engine = regorus.Engine()
+    for module in modules:
+        try:
+            engine.add_policy(module.path, module.source)
+        except RuntimeError as exc:
+            raise PolicyError(f"{bundle.name}/{module.path}: {exc}") from None
+    engine.add_data_json(json.dumps(bundle.data()))
+    return engine
+
+
+def _results(engine: regorus.Engine, rule: str, *, required: bool) -> list[dict[str, Any]]:
+    try:
+        value = json.loads(engine.eval_rule_as_json(rule))
+    except RuntimeError as exc:
+        if "not a valid rule path" not in str(exc):
+            raise
+        if required:  # a bundle without the deny entry point would allow everything
+            raise PolicyError(f"the policy bundle defines no {rule} rule") from None
+        return []
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(f, dict) for f in value):
+        raise TypeError(f"{rule} must be a set of finding objects, got {type(value).__name__}")
+    return value
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return f"policy evaluation failed: {text}"

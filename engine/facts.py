@@ -1,0 +1,113 @@
+"""The facts document: everything modelward knows about one model, as one JSON object."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+FACTS_SCHEMA_ID = "modelward.dev/facts/v1"
+
+Severity = Literal["critical", "high", "medium", "low", "info"]
+SEVERITY_RANK: dict[str, int] = {"info": 0, "low": 1, "medium": 2, "high": 3, "critical": 4}
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=False)
+
+
+class Finding(_Model):
+    """Something a collector found in the model's files."""
+
+    id: str = Field(description="Stable identifier, e.g. pickle.global.denied")
+    severity: Severity
+    file: str | None = Field(None, description="Path relative to the model root")
+    member: str | None = Field(None, description="Archive member, when inside an archive")
+    offset: int | None = Field(None, description="Byte offset, when known")
+    technique: str | None = Field(None, description="Attack technique or check name")
+    message: str
+
+
+class Subject(_Model):
+    """What the facts are about."""
+
+    ref: str
+    scheme: str
+    location: str
+    revision: str | None = None
+    pinned: bool
+    digest: str | None = Field(None, description="sha256:<OpenSSF model-signing manifest digest>")
+
+
+class FileFacts(_Model):
+    path: str = Field(description="POSIX path relative to the model root")
+    size: int
+    sha256: str | None = None
+    format: str = Field(description="Format detected from the content")
+    extension_format: str | None = Field(None, description="Format the file name claims")
+    format_mismatch: bool
+
+
+class ImportFact(_Model):
+    file: str
+    member: str | None = None
+    module: str
+    name: str
+    verdict: Literal["allowed", "unknown", "denied"]
+
+
+class ScanFacts(_Model):
+    findings: list[Finding] = []
+    imports: list[ImportFact] = []
+    complete: bool = Field(description="False whenever anything could not be analysed")
+    unanalysed: list[str] = Field([], description="Files (or members) that were not analysed")
+
+
+class ManifestFacts(_Model):
+    """The OpenSSF model-signing manifest the hashes form (``files`` serialization)."""
+
+    serialization: Literal["files"] = "files"
+    hash_type: Literal["sha256"] = "sha256"
+    digest: str
+    excluded: list[str] = []
+
+
+class CollectorStatus(_Model):
+    status: Literal["ok", "error", "skipped"]
+    seconds: float = 0.0
+    reason: str | None = None
+
+
+class Collection(_Model):
+    tool: str
+    started_at: str
+    collectors: dict[str, CollectorStatus] = {}
+
+
+class Facts(_Model):
+    """Facts document, version 1."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    schema_: Literal["modelward.dev/facts/v1"] = Field(FACTS_SCHEMA_ID, alias="schema")
+    subject: Subject
+    files: list[FileFacts] = []
+    formats: list[str] = []
+    manifest: ManifestFacts | None = None
+    scan: ScanFacts
+    signature: dict[str, Any] | None = None
+    publisher: dict[str, Any] | None = None
+    bom: dict[str, Any] | None = None
+    card: dict[str, Any] | None = None
+    collection: Collection
+
+    def to_json_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True)
+
+
+def facts_json_schema() -> dict[str, Any]:
+    """The published JSON Schema of the facts document."""
+    schema = Facts.model_json_schema(by_alias=True)
+    schema["$id"] = f"https://{FACTS_SCHEMA_ID}"
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    return schema

@@ -1,0 +1,280 @@
+"""Detect a file's format from its content, and the format its name claims.
+
+Detection reads a bounded head of the file (and, for zip and tar, their directories). It never
+unpickles or loads anything: pickles are recognised by decoding opcodes with ``pickletools``,
+which only parses.
+"""
+
+from __future__ import annotations
+
+import bz2
+import io
+import json
+import lzma
+import pickletools
+import tarfile
+import zipfile
+import zlib
+from pathlib import PurePosixPath
+from typing import BinaryIO, Final
+
+from modelward.engine import protowire
+
+HEAD_BYTES: Final = 1 << 16
+PICKLE_PROBE_BYTES: Final = 1 << 20
+MAX_ZIP_NAMES: Final = 100_000
+
+#: Formats whose loaders can run code from the file itself.
+CODE_EXECUTING: Final = frozenset({
+    "pickle", "pytorch-zip", "pytorch-legacy", "pytorch-legacy-tar", "joblib", "numpy-npy",
+    "numpy-npz", "keras", "hdf5", "tf-savedmodel", "skops",
+})  # fmt: skip
+
+#: Formats that hold only data and metadata by design.
+DATA_ONLY: Final = frozenset({"safetensors", "gguf", "onnx"})
+
+# Legacy torch.save() starts with a pickled magic number, 0x1950a86a20f9469cfc6c.
+TORCH_LEGACY_MAGIC: Final = b"\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19"
+MAGIC: Final = (
+    (b"\x93NUMPY", "numpy-npy"),
+    (b"GGUF", "gguf"),
+    (b"\x89HDF\r\n\x1a\n", "hdf5"),
+    (b"7z\xbc\xaf\x27\x1c", "7z"),
+    (b"\x89PNG\r\n\x1a\n", "png"),
+    (b"\xff\xd8\xff", "jpeg"),
+    (b"%PDF-", "pdf"),
+    (b"\x7fELF", "elf"),
+)
+COMPRESSED: Final = (
+    (b"\x1f\x8b", "gzip"),
+    (b"BZh", "bzip2"),
+    (b"\xfd7zXZ\x00", "xz"),
+    (b"\x5d\x00\x00", "lzma"),
+)
+HDF5_SUPERBLOCK_OFFSETS: Final = (0, 512, 1024, 2048, 4096, 8192)
+
+EXTENSION_CLAIMS: Final = {
+    ".safetensors": "safetensors", ".gguf": "gguf", ".onnx": "onnx",
+    ".pt": "pytorch", ".pth": "pytorch", ".bin": "pytorch", ".ckpt": "pytorch", ".mar": "zip",
+    ".pkl": "pickle", ".pickle": "pickle", ".p": "pickle", ".dill": "pickle",
+    ".joblib": "joblib", ".jbl": "joblib", ".npy": "numpy-npy", ".npz": "numpy-npz",
+    ".keras": "keras", ".h5": "hdf5", ".hdf5": "hdf5", ".pb": "protobuf", ".skops": "skops",
+    ".zip": "zip", ".7z": "7z", ".tar": "tar", ".gz": "gzip", ".bz2": "bzip2", ".xz": "xz",
+    ".lzma": "lzma", ".z": "zlib", ".json": "json", ".yaml": "yaml", ".yml": "yaml",
+    ".txt": "text", ".md": "text", ".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg",
+}  # fmt: skip
+
+#: What each claimed format may legitimately contain.
+CLAIM_ALLOWS: Final = {
+    "pytorch": {"pytorch-zip", "pytorch-legacy", "pytorch-legacy-tar", "pickle"},
+    "pickle": {"pickle", "joblib", "pytorch-legacy"},
+    "joblib": {"joblib", "pickle"},
+    "protobuf": {"tf-savedmodel", "onnx", "protobuf"},
+    "zip": {"zip", "pytorch-zip", "numpy-npz", "keras", "skops"},
+    "hdf5": {"hdf5"},
+    "json": {"json"},
+    "yaml": {"yaml", "text", "json"},
+    "text": {"text", "json", "yaml"},
+    "gzip": {"gzip", "joblib"}, "bzip2": {"bzip2", "joblib"}, "xz": {"xz", "joblib"},
+    "lzma": {"lzma", "joblib"}, "zlib": {"zlib", "joblib"},
+}  # fmt: skip
+
+
+def claimed_format(path: str) -> str | None:
+    """The format the file name claims, from its extension (``None`` if it claims none)."""
+    return EXTENSION_CLAIMS.get(PurePosixPath(path).suffix.lower())
+
+
+def is_mismatch(detected: str, claimed: str | None) -> bool:
+    """True when the content is not something the extension may legitimately hold."""
+    if claimed is None:
+        return False
+    return detected not in CLAIM_ALLOWS.get(claimed, {claimed})
+
+
+def detect(fp: BinaryIO, size: int) -> str:
+    """Detect the format of a seekable binary stream of ``size`` bytes from its content."""
+    if size == 0:
+        return "empty"
+    fp.seek(0)
+    head = fp.read(HEAD_BYTES)
+    for magic, name in MAGIC:
+        if head.startswith(magic):
+            return name
+    if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        return _zip_kind(fp)
+    if _is_hdf5(fp, size):
+        return "hdf5"
+    if len(head) >= 262 and head[257:262] == b"ustar":
+        return _tar_kind(fp)
+    for magic, name in COMPRESSED:
+        if head.startswith(magic):
+            return _compressed_kind(head, name)
+    if _is_zlib(head):
+        return _compressed_kind(head, "zlib")
+    if _is_safetensors(head):
+        return "safetensors"
+    if _looks_like_pickle(fp, head):
+        return _pickle_kind(head)
+    return _protobuf_or_text(head)
+
+
+def detect_bytes(data: bytes) -> str:
+    """``detect`` for an in-memory buffer."""
+    return detect(io.BytesIO(data), len(data))
+
+
+def _zip_kind(fp: BinaryIO) -> str:
+    try:
+        fp.seek(0)
+        with zipfile.ZipFile(fp) as archive:
+            names = archive.namelist()[:MAX_ZIP_NAMES]
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        return "zip"  # the scanner reads broken zips the way PyTorch does
+    base = {PurePosixPath(n).name for n in names}
+    if any(n == "data.pkl" or n.endswith("/data.pkl") for n in names):
+        return "pytorch-zip"
+    if {"config.json", "metadata.json"} <= base:
+        return "keras"
+    if "schema.json" in base:
+        return "skops"
+    if names and all(n.endswith(".npy") for n in names):
+        return "numpy-npz"
+    return "zip"
+
+
+def _tar_kind(fp: BinaryIO) -> str:
+    try:
+        fp.seek(0)
+        with tarfile.open(fileobj=fp, mode="r:") as archive:
+            names = {m.name for m in archive.getmembers()[:64]}
+    except (tarfile.TarError, OSError, ValueError, EOFError):
+        return "tar"
+    return "pytorch-legacy-tar" if {"pickle", "storages", "tensors"} <= names else "tar"
+
+
+def _is_hdf5(fp: BinaryIO, size: int) -> bool:
+    for offset in HDF5_SUPERBLOCK_OFFSETS[1:]:
+        if offset + 8 > size:
+            break
+        fp.seek(offset)
+        if fp.read(8) == b"\x89HDF\r\n\x1a\n":
+            return True
+    return False
+
+
+def _is_zlib(head: bytes) -> bool:
+    return len(head) >= 2 and head[0] == 0x78 and (head[0] << 8 | head[1]) % 31 == 0
+
+
+def _decompress_head(head: bytes, kind: str) -> bytes:
+    """Up to 64 KiB of decompressed output from the compressed ``head``."""
+    decompressor: zlib._Decompress | bz2.BZ2Decompressor | lzma.LZMADecompressor
+    if kind == "gzip":
+        decompressor = zlib.decompressobj(wbits=31)
+    elif kind == "zlib":
+        decompressor = zlib.decompressobj()
+    elif kind == "bzip2":
+        decompressor = bz2.BZ2Decompressor()
+    else:
+        decompressor = lzma.LZMADecompressor(lzma.FORMAT_XZ if kind == "xz" else lzma.FORMAT_ALONE)
+    try:
+        return decompressor.decompress(head, HEAD_BYTES)
+    except (OSError, ValueError, EOFError, lzma.LZMAError, zlib.error):
+        return b""
+
+
+def _compressed_kind(head: bytes, kind: str) -> str:
+    inner = _decompress_head(head, kind)
+    if inner and _looks_like_pickle(io.BytesIO(inner), inner):
+        return "joblib"
+    return kind
+
+
+def _is_safetensors(head: bytes) -> bool:
+    body = head[8:16].lstrip(b" \t\r\n")
+    return len(head) >= 10 and body.startswith(b"{")
+
+
+def _pickle_kind(head: bytes) -> str:
+    if TORCH_LEGACY_MAGIC in head[:16]:
+        return "pytorch-legacy"
+    if b"joblib.numpy_pickle" in head or b"NumpyArrayWrapper" in head:
+        return "joblib"
+    return "pickle"
+
+
+def _looks_like_pickle(fp: BinaryIO, head: bytes) -> bool:
+    if len(head) >= 2 and head[0] == 0x80 and 2 <= head[1] <= 5:
+        return True
+    if not head or chr(head[0]) not in _PROTO01_FIRST:
+        return False
+    fp.seek(0)
+    probe = io.BytesIO(fp.read(PICKLE_PROBE_BYTES))
+    count = 0
+    try:
+        for opcode, _arg, _pos in pickletools.genops(probe):
+            count += 1
+            if opcode.name == "STOP":
+                return True
+    except (ValueError, UnicodeDecodeError, EOFError, OverflowError):
+        # A stream broken after an import is still a pickle to the loader.
+        return count >= 2 and head[:1] in (b"c", b"i")
+    return False
+
+
+# Opcodes that begin protocol 0/1 pickles in practice (MARK, GLOBAL, INST, lists, dicts, ...).
+_PROTO01_FIRST: Final = set("(cil}])NSVIFLGJKMUTX")
+
+
+def _protobuf_or_text(head: bytes) -> str:
+    text = _as_text(head)
+    if text is not None:
+        return _text_kind(text)
+    try:
+        numbers = {n for n, _ in protowire.field_numbers(head)}
+    except protowire.WireError:
+        return "unknown"
+    if numbers & {7, 8} and 1 in numbers:
+        return "onnx"  # ModelProto: ir_version plus graph / opset_import
+    if numbers == {2} and _is_savedmodel_meta_graph(head):
+        return "tf-savedmodel"
+    if numbers <= {1, 2} and 2 in numbers and _is_savedmodel_meta_graph(head):
+        return "tf-savedmodel"
+    return "protobuf"
+
+
+def _is_savedmodel_meta_graph(buf: bytes) -> bool:
+    """SavedModel field 2 is a MetaGraphDef whose field 2 is the GraphDef."""
+    try:
+        for number, wire, value in protowire.fields(buf):
+            if number == 2 and wire == protowire.LEN and isinstance(value, bytes):
+                inner = {n for n, _ in protowire.field_numbers(value)}
+                return bool(inner) and inner <= {1, 2, 3, 4, 5, 6, 7, 8}
+    except protowire.WireError:
+        return False
+    return False
+
+
+def _as_text(head: bytes) -> str | None:
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(head) - 4:  # a multi-byte character cut by the head is fine
+            return None
+        text = head[: exc.start].decode("utf-8")
+    printable = sum(c.isprintable() or c in "\r\n\t" for c in text)
+    return text if text and printable / len(text) > 0.97 else None
+
+
+def _text_kind(text: str) -> str:
+    stripped = text.lstrip()
+    if stripped.startswith(("{", "[")):
+        try:
+            json.loads(text)
+            return "json"
+        except ValueError:
+            return "json" if len(text) >= HEAD_BYTES else "text"
+    if stripped.startswith("---") or stripped.split(":", 1)[0].isidentifier() and ":" in text:
+        return "yaml"
+    return "text"

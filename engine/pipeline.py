@@ -1,0 +1,89 @@
+"""Reference -> resolver -> collectors -> facts -> policy decision."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from modelward.engine import __version__
+from modelward.engine.bundle import PolicyBundle
+from modelward.engine.collectors import CollectContext, Collector
+from modelward.engine.collectors.files import FilesCollector
+from modelward.engine.collectors.hashes import Hashes, HashesCollector
+from modelward.engine.collectors.scan import ScanCollector
+from modelward.engine.decision import Decision
+from modelward.engine.evaluators import Evaluator
+from modelward.engine.facts import Collection, CollectorStatus, Facts, FileFacts, ScanFacts, Subject
+from modelward.engine.refs import ModelRef
+from modelward.engine.resolvers import resolve
+from modelward.engine.source import ModelSource
+
+#: The collectors every scan runs, in order (later ones may read earlier sections).
+DEFAULT_COLLECTORS: tuple[Callable[[], Collector], ...] = (
+    FilesCollector, HashesCollector, ScanCollector,
+)  # fmt: skip
+
+
+def collect_facts(
+    ref: str | ModelRef,
+    *,
+    progress: Callable[[int], None] | None = None,
+    collectors: Sequence[Callable[[], Collector]] = DEFAULT_COLLECTORS,
+) -> Facts:
+    """Resolve ``ref`` and run every collector; collector failures are recorded, not raised."""
+    model_ref = ref if isinstance(ref, ModelRef) else ModelRef.parse(ref)
+    started_at = datetime.now(UTC).isoformat(timespec="seconds")
+    source = resolve(model_ref)
+    ctx = CollectContext(progress=progress) if progress else CollectContext()
+    statuses: dict[str, CollectorStatus] = {}
+    for make in collectors:
+        collector = make()
+        statuses[collector.name] = _run(collector, source, ctx)
+    return _assemble(source, ctx.sections, Collection(
+        tool=f"modelward {__version__}", started_at=started_at, collectors=statuses,
+    ))  # fmt: skip
+
+
+def total_bytes(ref: ModelRef) -> int:
+    """Bytes a scan of ``ref`` will hash (for progress bars)."""
+    return sum(f.size for f in resolve(ref).files)
+
+
+def policy_input(facts: Facts, context: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"model": facts.to_json_dict(), "context": context or {"source": "cli"}}
+
+
+def decide(
+    facts: Facts, bundle: PolicyBundle, evaluator: Evaluator, context: dict[str, Any] | None = None
+) -> Decision:
+    return evaluator.evaluate(bundle, policy_input(facts, context))
+
+
+def _run(collector: Collector, source: ModelSource, ctx: CollectContext) -> CollectorStatus:
+    started = time.perf_counter()
+    try:
+        ctx.sections[collector.name] = collector.collect(source, ctx)
+    except Exception as exc:  # a collector failure is a fact; policies fail closed on it
+        return CollectorStatus(status="error", seconds=time.perf_counter() - started,
+                               reason=str(exc) or type(exc).__name__)  # fmt: skip
+    return CollectorStatus(status="ok", seconds=round(time.perf_counter() - started, 6))
+
+
+def _assemble(source: ModelSource, sections: dict[str, Any], collection: Collection) -> Facts:
+    files: list[FileFacts] = [f.model_copy() for f in sections.get("files", [])]
+    hashes: Hashes | None = sections.get("hashes")
+    if hashes is not None:
+        for f in files:
+            f.sha256 = hashes.files.get(f.path)
+    ref = source.ref
+    subject = Subject(
+        ref=ref.raw, scheme=ref.scheme, location=ref.location, revision=ref.revision,
+        pinned=ref.pinned, digest=f"sha256:{hashes.manifest.digest}" if hashes else None,
+    )  # fmt: skip
+    scan = sections.get("scan") or ScanFacts(complete=False, findings=list(source.findings))
+    return Facts(
+        subject=subject, files=files, formats=sorted({f.format for f in files}),
+        manifest=hashes.manifest if hashes else None, scan=scan, collection=collection,
+    )  # fmt: skip

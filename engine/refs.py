@@ -1,0 +1,96 @@
+"""``ModelRef``: the parsed form of every model reference a user can write."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from modelward.engine.errors import InvalidReference
+
+HF_REPO = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?$")
+GIT_COMMIT = re.compile(r"^[0-9a-f]{40}$")
+OCI_DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
+URI_SCHEMES = (
+    "hf", "oci", "s3", "gs", "pvc", "file", "http", "https", "model-registry", "kit",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """A model reference. ``pinned`` means it names immutable content (a commit or digest)."""
+
+    raw: str
+    scheme: str
+    location: str
+    revision: str | None = None
+    pinned: bool = False
+
+    @property
+    def is_local(self) -> bool:
+        return self.scheme in ("local", "file")
+
+    @property
+    def local_path(self) -> Path:
+        if not self.is_local:
+            raise InvalidReference(self.raw, "not a local reference")
+        return Path(self.location)
+
+    @classmethod
+    def parse(cls, ref: str) -> ModelRef:
+        """Parse a reference; raise ``InvalidReference`` with the reason when it is malformed."""
+        if not ref or not ref.strip():
+            raise InvalidReference(ref, "empty reference")
+        if any(ord(c) < 0x20 for c in ref):
+            raise InvalidReference(ref, "control characters are not allowed")
+        scheme, sep, rest = ref.partition("://")
+        if not sep:
+            # A local path is content on disk: it can change, so it is never pinned.
+            return cls(raw=ref, scheme="local", location=ref)
+        scheme = scheme.lower()
+        if scheme not in URI_SCHEMES:
+            raise InvalidReference(ref, f"unknown scheme {scheme!r}")
+        if not rest:
+            raise InvalidReference(ref, "nothing after the scheme")
+        return _PARSERS.get(scheme, _parse_generic)(ref, scheme, rest)
+
+
+def _parse_hf(ref: str, scheme: str, rest: str) -> ModelRef:
+    # KServe writes hf://owner/model:revision; users also write @revision.
+    repo, revision = rest, None
+    for sep in ("@", ":"):
+        if sep in rest:
+            repo, _, revision = rest.partition(sep)
+            break
+    if not HF_REPO.match(repo):
+        raise InvalidReference(ref, "a Hugging Face reference is hf://org/name[@revision]")
+    if revision is not None and not revision:
+        raise InvalidReference(ref, "empty revision")
+    pinned = revision is not None and bool(GIT_COMMIT.match(revision))
+    return ModelRef(ref, scheme, repo, revision, pinned)
+
+
+def _parse_oci(ref: str, scheme: str, rest: str) -> ModelRef:
+    pinned = bool(OCI_DIGEST.search(rest))
+    revision = rest.rsplit("@", 1)[1] if pinned else None
+    return ModelRef(ref, scheme, rest, revision, pinned)
+
+
+def _parse_file(ref: str, scheme: str, rest: str) -> ModelRef:
+    path = urlsplit(ref).path
+    if not path:
+        raise InvalidReference(ref, "file:// needs an absolute path")
+    return ModelRef(ref, scheme, path)
+
+
+def _parse_generic(ref: str, scheme: str, rest: str) -> ModelRef:
+    parts = urlsplit(ref)
+    if not parts.netloc:
+        raise InvalidReference(ref, f"{scheme}:// needs a host, bucket, claim or registry name")
+    # Registries and buckets hand out mutable names; only a content digest pins them.
+    pinned = bool(re.search(r"sha256[:=][0-9a-f]{64}", rest))
+    return ModelRef(ref, scheme, rest, None, pinned)
+
+
+_PARSERS = {"hf": _parse_hf, "oci": _parse_oci, "kit": _parse_oci, "file": _parse_file}

@@ -1,0 +1,17 @@
+"""Resolvers turn a ``ModelRef`` into a ``ModelSource`` of local, read-only files."""
+
+from __future__ import annotations
+
+from modelward.engine.errors import UnsupportedReference
+from modelward.engine.refs import ModelRef
+from modelward.engine.resolvers.local import LocalResolver
+from modelward.engine.source import ModelSource
+
+__all__ = ["LocalResolver", "resolve"]
+
+
+def resolve(ref: ModelRef) -> ModelSource:
+    """Resolve any supported reference; unsupported schemes raise ``UnsupportedReference``."""
+    if ref.is_local:
+        return LocalResolver().resolve(ref)
+    raise UnsupportedReference(ref.raw, ref.scheme)

@@ -1,0 +1,24 @@
+package modelward.lib_test
+
+import data.modelward.lib
+
+test_finding_uses_rule_metadata if {
+	f := lib.finding("x-rule", "message") with data.modelward.rules as {"x-rule": {
+		"severity": "critical", "title": "X", "remediation": "fix it", "policy": "cat/x",
+	}}
+	f == {"id": "x-rule", "msg": "message", "severity": "critical", "title": "X", "remediation": "fix it", "policy": "cat/x"}
+}
+
+test_finding_without_metadata_defaults_to_high if {
+	f := lib.finding("unknown-rule", "m") with data.modelward.rules as {}
+	f.severity == "high"
+}
+
+test_findings_above_low_filters_by_file_and_severity if {
+	found := lib.file_findings_above_low("a.pkl") with input as {"model": {"scan": {"findings": [
+		{"file": "a.pkl", "severity": "low"},
+		{"file": "a.pkl", "severity": "high"},
+		{"file": "b.pkl", "severity": "critical"},
+	]}}}
+	count(found) == 1
+}

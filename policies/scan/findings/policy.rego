@@ -1,0 +1,35 @@
+package modelward.policies.scan.findings
+
+import data.modelward.lib
+
+# METADATA
+# title: Dangerous scan finding
+# description: Any scan finding of high or critical severity, e.g. a pickle that imports os.system.
+# custom:
+#   id: scan-finding
+#   severity: critical
+#   remediation: >-
+#     Do not load this model. Obtain it from a trusted publisher, or re-export its weights to
+#     safetensors from a trusted environment.
+deny contains lib.finding("scan-finding", msg) if {
+	some f in input.model.scan.findings
+	f.severity in {"high", "critical"}
+	msg := sprintf("%s: %s [%s]", [_where(f), f.message, f.id])
+}
+
+# METADATA
+# title: Suspicious scan finding
+# description: A medium-severity scan finding, e.g. an import that is not on the allowlist.
+# custom:
+#   id: scan-finding-medium
+#   severity: medium
+#   remediation: Review the finding; if the import is legitimate, add an exemption with an owner.
+warn contains lib.finding("scan-finding-medium", msg) if {
+	some f in input.model.scan.findings
+	f.severity == "medium"
+	msg := sprintf("%s: %s [%s]", [_where(f), f.message, f.id])
+}
+
+_where(f) := sprintf("%s!%s", [f.file, f.member]) if {
+	f.member != null
+} else := object.get(f, "file", "(model)")
