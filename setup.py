@@ -8,7 +8,10 @@ ROOTS = ("engine", "admission", "cli", "policies")
 def _packages() -> tuple[list[str], dict[str, str]]:
     packages, dirs = [], {}
     for root in ROOTS:
-        for sub in [root, *find_namespace_packages(where=".", include=[f"{root}.*"], exclude=["*__pycache__*"])]:
+        for sub in [
+            root,
+            *find_namespace_packages(where=".", include=[f"{root}.*"], exclude=["*__pycache__*"]),
+        ]:
             name = f"modelward.{sub}"
             if root == "policies" and sub != root:
                 continue  # policy folders are package data, not Python packages

@@ -69,10 +69,14 @@ class PolicyBundle:
 
     def data(self) -> dict[str, Any]:
         rules = {
-            r.id: {"title": r.title, "severity": r.severity, "remediation": r.remediation,
-                   "policy": r.policy}
+            r.id: {
+                "title": r.title,
+                "severity": r.severity,
+                "remediation": r.remediation,
+                "policy": r.policy,
+            }
             for r in self.rules.values()
-        }  # fmt: skip
+        }
         return {"modelward": {"config": self.config, "rules": rules}}
 
     @classmethod
@@ -90,8 +94,11 @@ class PolicyBundle:
 
     @classmethod
     def _load(cls, root: Traversable, name: str) -> PolicyBundle:
-        modules = [RegoModule(rel, node.read_text("utf-8")) for rel, node in _walk(root, "")
-                   if rel.endswith(".rego")]  # fmt: skip
+        modules = [
+            RegoModule(rel, node.read_text("utf-8"))
+            for rel, node in _walk(root, "")
+            if rel.endswith(".rego")
+        ]
         if not modules:
             raise PolicyError(f"{name}: no .rego files in the policy bundle")
         bundle = cls(name, sorted(modules, key=lambda m: m.path), _config(root, name))
@@ -99,7 +106,9 @@ class PolicyBundle:
             for meta in parse_rule_metadata(module):
                 if meta.id in bundle.rules:
                     other = bundle.rules[meta.id].location
-                    raise PolicyError(f"{meta.location}: rule id {meta.id!r} already used at {other}")
+                    raise PolicyError(
+                        f"{meta.location}: rule id {meta.id!r} already used at {other}"
+                    )
                 bundle.rules[meta.id] = meta
         return bundle
 
@@ -178,6 +187,10 @@ def _rule_meta(block: dict[str, Any], path: str, location: str) -> RuleMeta:
     if custom["severity"] not in SEVERITIES:
         raise PolicyError(f"{location}: severity must be one of {', '.join(SEVERITIES)}")
     return RuleMeta(
-        id=str(custom["id"]), title=str(block["title"]), severity=str(custom["severity"]),
-        remediation=str(custom["remediation"]), policy=path.rsplit("/", 1)[0], location=location,
-    )  # fmt: skip
+        id=str(custom["id"]),
+        title=str(block["title"]),
+        severity=str(custom["severity"]),
+        remediation=str(custom["remediation"]),
+        policy=path.rsplit("/", 1)[0],
+        location=location,
+    )

@@ -116,7 +116,7 @@ def detect(fp: BinaryIO, size: int) -> str:
         return "safetensors"
     if _looks_like_pickle(fp, head):
         return _pickle_kind(head)
-    return _protobuf_or_text(head)
+    return _protobuf_or_text(head, truncated=size > len(head))
 
 
 def detect_bytes(data: bytes) -> str:
@@ -218,19 +218,28 @@ def _looks_like_pickle(fp: BinaryIO, head: bytes) -> bool:
             if opcode.name == "STOP":
                 return True
     except (ValueError, UnicodeDecodeError, EOFError, OverflowError):
-        # A stream broken after an import is still a pickle to the loader.
-        return count >= 2 and head[:1] in (b"c", b"i")
+        # A stream broken after an import is still a pickle to the loader, and so is a binary
+        # file that starts like a proto-0 GLOBAL/INST.
+        return count >= 2 or (head[:1] in (b"c", b"i") and not _is_utf8(probe.getvalue()))
     return False
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 # Opcodes that begin protocol 0/1 pickles in practice (MARK, GLOBAL, INST, lists, dicts, ...).
 _PROTO01_FIRST: Final = set("(cil}])NSVIFLGJKMUTX")
 
 
-def _protobuf_or_text(head: bytes) -> str:
+def _protobuf_or_text(head: bytes, *, truncated: bool) -> str:
     text = _as_text(head)
     if text is not None:
-        return _text_kind(text)
+        return _text_kind(text, truncated=truncated)
     try:
         numbers = {n for n, _ in protowire.field_numbers(head)}
     except protowire.WireError:
@@ -267,14 +276,16 @@ def _as_text(head: bytes) -> str | None:
     return text if text and printable / len(text) > 0.97 else None
 
 
-def _text_kind(text: str) -> str:
+def _text_kind(text: str, *, truncated: bool) -> str:
     stripped = text.lstrip()
     if stripped.startswith(("{", "[")):
+        if truncated:
+            return "json"  # only the head was read; it cannot be parsed whole
         try:
             json.loads(text)
-            return "json"
         except ValueError:
-            return "json" if len(text) >= HEAD_BYTES else "text"
-    if stripped.startswith("---") or stripped.split(":", 1)[0].isidentifier() and ":" in text:
+            return "text"
+        return "json"
+    if stripped.startswith("---") or (stripped.split(":", 1)[0].isidentifier() and ":" in text):
         return "yaml"
     return "text"

@@ -22,8 +22,10 @@ from modelward.engine.source import ModelSource
 
 #: The collectors every scan runs, in order (later ones may read earlier sections).
 DEFAULT_COLLECTORS: tuple[Callable[[], Collector], ...] = (
-    FilesCollector, HashesCollector, ScanCollector,
-)  # fmt: skip
+    FilesCollector,
+    HashesCollector,
+    ScanCollector,
+)
 
 
 def collect_facts(
@@ -41,9 +43,15 @@ def collect_facts(
     for make in collectors:
         collector = make()
         statuses[collector.name] = _run(collector, source, ctx)
-    return _assemble(source, ctx.sections, Collection(
-        tool=f"modelward {__version__}", started_at=started_at, collectors=statuses,
-    ))  # fmt: skip
+    return _assemble(
+        source,
+        ctx.sections,
+        Collection(
+            tool=f"modelward {__version__}",
+            started_at=started_at,
+            collectors=statuses,
+        ),
+    )
 
 
 def total_bytes(ref: ModelRef) -> int:
@@ -66,8 +74,11 @@ def _run(collector: Collector, source: ModelSource, ctx: CollectContext) -> Coll
     try:
         ctx.sections[collector.name] = collector.collect(source, ctx)
     except Exception as exc:  # a collector failure is a fact; policies fail closed on it
-        return CollectorStatus(status="error", seconds=time.perf_counter() - started,
-                               reason=str(exc) or type(exc).__name__)  # fmt: skip
+        return CollectorStatus(
+            status="error",
+            seconds=time.perf_counter() - started,
+            reason=str(exc) or type(exc).__name__,
+        )
     return CollectorStatus(status="ok", seconds=round(time.perf_counter() - started, 6))
 
 
@@ -79,11 +90,19 @@ def _assemble(source: ModelSource, sections: dict[str, Any], collection: Collect
             f.sha256 = hashes.files.get(f.path)
     ref = source.ref
     subject = Subject(
-        ref=ref.raw, scheme=ref.scheme, location=ref.location, revision=ref.revision,
-        pinned=ref.pinned, digest=f"sha256:{hashes.manifest.digest}" if hashes else None,
-    )  # fmt: skip
+        ref=ref.raw,
+        scheme=ref.scheme,
+        location=ref.location,
+        revision=ref.revision,
+        pinned=ref.pinned,
+        digest=f"sha256:{hashes.manifest.digest}" if hashes else None,
+    )
     scan = sections.get("scan") or ScanFacts(complete=False, findings=list(source.findings))
     return Facts(
-        subject=subject, files=files, formats=sorted({f.format for f in files}),
-        manifest=hashes.manifest if hashes else None, scan=scan, collection=collection,
-    )  # fmt: skip
+        subject=subject,
+        files=files,
+        formats=sorted({f.format for f in files}),
+        manifest=hashes.manifest if hashes else None,
+        scan=scan,
+        collection=collection,
+    )

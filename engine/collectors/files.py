@@ -23,6 +23,9 @@ class FilesCollector:
             detected = "unreadable"
         claimed = formats.claimed_format(file.path)
         return FileFacts(
-            path=file.path, size=file.size, format=detected, extension_format=claimed,
+            path=file.path,
+            size=file.size,
+            format=detected,
+            extension_format=claimed,
             format_mismatch=formats.is_mismatch(detected, claimed),
-        )  # fmt: skip
+        )

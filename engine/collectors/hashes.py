@@ -30,9 +30,13 @@ class HashesCollector:
             raise Error(f"{path}: cannot be read: {exc.strerror or exc}")
         digests = {p: r for p, r in results.items() if isinstance(r, str)}
         # A single-file model is named "." in model signing's manifest.
-        items = [(("." if source.single_file else p), d) for p, d in digests.items()
-                 if source.single_file or not hashing.is_excluded_from_manifest(p)]  # fmt: skip
-        excluded = sorted(p for p in digests if not source.single_file
-                          and hashing.is_excluded_from_manifest(p))  # fmt: skip
+        items = [
+            (("." if source.single_file else p), d)
+            for p, d in digests.items()
+            if source.single_file or not hashing.is_excluded_from_manifest(p)
+        ]
+        excluded = sorted(
+            p for p in digests if not source.single_file and hashing.is_excluded_from_manifest(p)
+        )
         manifest = ManifestFacts(digest=hashing.manifest_digest(items), excluded=excluded)
         return Hashes(files=digests, manifest=manifest)

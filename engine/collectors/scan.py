@@ -13,7 +13,9 @@ class ScanCollector:
 
     def collect(self, source: ModelSource, ctx: CollectContext) -> ScanFacts:
         result = FileScan(findings=list(source.findings))
-        if any(f.id == "source.unreadable" or f.id == "source.too_many_files" for f in source.findings):
+        if any(
+            f.id == "source.unreadable" or f.id == "source.too_many_files" for f in source.findings
+        ):
             result.complete = False
         detected: dict[str, FileFacts] = {f.path: f for f in ctx.sections.get("files", [])}
         for file in source.files:
@@ -24,6 +26,8 @@ class ScanCollector:
                 continue
             result.merge(scan_file(file, facts.format))
         return ScanFacts(
-            findings=result.findings, imports=result.imports,
-            complete=result.complete, unanalysed=result.unanalysed,
-        )  # fmt: skip
+            findings=result.findings,
+            imports=result.imports,
+            complete=result.complete,
+            unanalysed=result.unanalysed,
+        )

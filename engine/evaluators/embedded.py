@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import threading
 import time
 from typing import Any
 
-os.environ.setdefault("RUST_BACKTRACE", "0")  # regorus appends Rust backtraces otherwise
+# regorus appends a Rust backtrace to every error message when this is 1; it is read once.
+os.environ["RUST_BACKTRACE"] = "0"
 
 import regorus
 
@@ -57,7 +59,7 @@ def prepare_engine(bundle: PolicyBundle, modules: list[RegoModule]) -> regorus.E
         try:
             engine.add_policy(module.path, module.source)
         except RuntimeError as exc:
-            raise PolicyError(f"{bundle.name}/{module.path}: {exc}") from None
+            raise PolicyError(rego_error_location(bundle.name, module.path, str(exc))) from None
     engine.add_data_json(json.dumps(bundle.data()))
     return engine
 
@@ -79,5 +81,22 @@ def _results(engine: regorus.Engine, rule: str, *, required: bool) -> list[dict[
 
 
 def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
+    text = _strip_backtrace(str(exc)).strip() or type(exc).__name__
     return f"policy evaluation failed: {text}"
+
+
+def _strip_backtrace(text: str) -> str:
+    return text.split("\nStack backtrace:", 1)[0]
+
+
+_LOCATION = re.compile(r"-->\s*(?:\S*?)(?::(\d+):(\d+))")
+_MESSAGE = re.compile(r"^error:\s*(.+)$", re.M)
+
+
+def rego_error_location(bundle: str, path: str, text: str) -> str:
+    """Turn a regorus parse error into ``bundle/path:line:col: message``."""
+    text = _strip_backtrace(text)
+    where, message = _LOCATION.search(text), _MESSAGE.findall(text)
+    line_col = f":{where.group(1)}:{where.group(2)}" if where else ""
+    detail = message[-1] if message else " ".join(text.split())
+    return f"{bundle}/{path}{line_col}: {detail}"

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Final
 
 from modelward.engine.errors import ResolveError
-from modelward.engine.facts import Finding
+from modelward.engine.facts import Finding, Severity
 from modelward.engine.refs import ModelRef
 from modelward.engine.source import ModelSource, SourceFile, describe_mode, open_regular
 
@@ -42,7 +42,9 @@ class LocalResolver:
             source.files.append(SourceFile(path.name, path.resolve(), st.st_size))
             return source
         if not stat.S_ISDIR(st.st_mode):
-            raise ResolveError(str(path), f"not a model file or directory ({describe_mode(st.st_mode)})")
+            raise ResolveError(
+                str(path), f"not a model file or directory ({describe_mode(st.st_mode)})"
+            )
         source = ModelSource(ref, path.resolve())
         self._walk(source, source.root, "")
         source.files.sort(key=lambda f: f.path)
@@ -57,9 +59,13 @@ class LocalResolver:
         for entry in entries:
             rel = f"{prefix}{entry.name}"
             if len(source.files) >= self._max_files:
-                source.findings.append(_finding(
-                    "source.too_many_files", rel, f"more than {self._max_files} files; the rest were not read",
-                ))  # fmt: skip
+                source.findings.append(
+                    _finding(
+                        "source.too_many_files",
+                        rel,
+                        f"more than {self._max_files} files; the rest were not read",
+                    )
+                )
                 return
             self._visit(source, Path(entry.path), rel)
 
@@ -73,11 +79,14 @@ class LocalResolver:
         if stat.S_ISLNK(st.st_mode):
             target = path.resolve()
             if not self._inside(target, source.root):
-                source.findings.append(_finding(
-                    "source.symlink_escape", rel,
-                    f"symbolic link points outside the model root (to {target}); not followed",
-                    severity="high",
-                ))  # fmt: skip
+                source.findings.append(
+                    _finding(
+                        "source.symlink_escape",
+                        rel,
+                        f"symbolic link points outside the model root (to {target}); not followed",
+                        severity="high",
+                    )
+                )
                 return
             try:
                 st = target.stat()
@@ -87,9 +96,13 @@ class LocalResolver:
             real = target
         if stat.S_ISDIR(st.st_mode):
             if real != path:
-                source.findings.append(_finding(
-                    "source.symlinked_directory", rel, "symbolic link to a directory; not followed",
-                ))  # fmt: skip
+                source.findings.append(
+                    _finding(
+                        "source.symlinked_directory",
+                        rel,
+                        "symbolic link to a directory; not followed",
+                    )
+                )
                 return
             self._walk(source, path, f"{rel}/")
         elif stat.S_ISREG(st.st_mode):
@@ -100,9 +113,13 @@ class LocalResolver:
                 return
             source.files.append(SourceFile(rel, real, st.st_size))
         else:
-            source.findings.append(_finding(
-                "source.special_file", rel, f"{describe_mode(st.st_mode)} skipped; not a regular file",
-            ))  # fmt: skip
+            source.findings.append(
+                _finding(
+                    "source.special_file",
+                    rel,
+                    f"{describe_mode(st.st_mode)} skipped; not a regular file",
+                )
+            )
 
     def _inside(self, target: Path, root: Path) -> bool:
         return any(target.is_relative_to(r) for r in (root, *self._allowed))
@@ -115,8 +132,11 @@ def _stat_or_fail(path: Path) -> os.stat_result:
         raise ResolveError(str(path), exc.strerror or str(exc)) from None
 
 
-def _finding(id_: str, path: str, reason: str | None, severity: str = "medium") -> Finding:
+def _finding(id_: str, path: str, reason: str | None, severity: Severity = "medium") -> Finding:
     return Finding(
-        id=id_, severity=severity,  # type: ignore[arg-type]
-        file=path, technique="resolver", message=f"{path}: {reason or 'unreadable'}",
-    )  # fmt: skip
+        id=id_,
+        severity=severity,
+        file=path,
+        technique="resolver",
+        message=f"{path}: {reason or 'unreadable'}",
+    )

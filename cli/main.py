@@ -1,0 +1,54 @@
+"""The ``modelward`` command."""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from typing import Annotated
+
+import typer
+
+from modelward.cli import scan, schema
+from modelward.cli.exit import EXIT_ERROR
+from modelward.engine import __version__
+from modelward.engine.errors import Error
+
+app = typer.Typer(
+    name="modelward",
+    help="Policy-as-code gate for ML models: collect facts, evaluate Rego, allow or deny.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.command("scan")(scan.scan_command)
+app.command("facts")(scan.facts_command)
+app.add_typer(schema.app, name="schema")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"modelward {__version__}")
+        raise typer.Exit
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    """Exit codes: 0 allow, 1 deny, 2 error."""
+
+
+def main() -> None:
+    try:
+        app()
+    except Error as exc:
+        typer.echo(f"error: {exc.diagnostics()}", err=True)
+        sys.exit(EXIT_ERROR)
+    except Exception as exc:  # a bug must still end as "error", never as a pass
+        if os.environ.get("MODELWARD_DEBUG"):
+            traceback.print_exc()
+        typer.echo(f"error: internal error: {type(exc).__name__}: {exc}", err=True)
+        sys.exit(EXIT_ERROR)

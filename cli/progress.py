@@ -1,0 +1,26 @@
+"""A hashing progress bar on a terminal; nothing when output is piped."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
+
+
+@contextmanager
+def hashing_progress(
+    total: int, enabled: bool | None = None
+) -> Iterator[Callable[[int], None] | None]:
+    """Yield a callback that advances a bar by bytes hashed, or None when not on a terminal."""
+    if enabled is None:
+        enabled = sys.stderr.isatty()
+    if not enabled or total <= 0:
+        yield None
+        return
+    columns = (TextColumn("hashing"), BarColumn(), DownloadColumn(), TransferSpeedColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("hashing", total=total)
+        yield lambda n: bar.advance(task, n)
