@@ -72,6 +72,77 @@ class ManifestFacts(_Model):
     excluded: list[str] = []
 
 
+class SignatureFacts(_Model):
+    """What a model signature (OpenSSF model signing) says, and whether it holds."""
+
+    present: bool
+    verified: bool = False
+    method: Literal["sigstore", "key", "certificate"] | None = None
+    identity: str | None = Field(None, description="Signer identity (certificate SAN)")
+    issuer: str | None = Field(None, description="OIDC issuer of the signing certificate")
+    certificate_fingerprint: str | None = None
+    covers_all_files: bool = False
+    files_present: bool = True
+    signed_files: list[str] = []
+    unsigned_files: list[str] = Field([], description="Model files the signature does not cover")
+    missing_files: list[str] = Field([], description="Signed files that are not in the model")
+    ignored_paths: list[str] = Field([], description="Paths the signer chose to leave out")
+    ignored_weights: list[str] = Field([], description="Ignored paths that look like weights")
+    error: str | None = None
+
+
+class HubFileIssue(_Model):
+    path: str
+    level: str
+
+
+class HubScan(_Model):
+    """The hub's own scan of the repository: evidence, never a substitute for ours."""
+
+    status: Literal["safe", "unsafe", "unscanned", "unavailable"]
+    files_with_issues: list[HubFileIssue] = []
+
+
+class PublisherFacts(_Model):
+    source: Literal["huggingface", "local", "other"]
+    repo: str | None = None
+    author: str | None = None
+    gated: bool | str | None = None
+    private: bool | None = None
+    disabled: bool | None = None
+    created_at: str | None = None
+    last_modified: str | None = None
+    downloads: int | None = None
+    hub_scan: HubScan | None = None
+    lookalike_of: str | None = Field(None, description="Trusted publisher this name imitates")
+
+
+class BomFacts(_Model):
+    """A CycloneDX ML-BOM found in the model or given on the command line."""
+
+    present: bool
+    source: str | None = None
+    format: Literal["CycloneDX"] | None = None
+    spec_version: str | None = None
+    valid: bool = False
+    errors: list[str] = []
+    base_models: list[str] = []
+    datasets: list[str] = []
+    licenses: list[str] = []
+    hash_mismatches: list[str] = Field([], description="Files whose hash differs from the BOM")
+
+
+class CardFacts(_Model):
+    """The model card's YAML front matter."""
+
+    present: bool
+    path: str | None = None
+    license: str | None = None
+    base_model: list[str] = []
+    datasets: list[str] = []
+    tags: list[str] = []
+
+
 class CollectorStatus(_Model):
     status: Literal["ok", "error", "skipped"]
     seconds: float = 0.0
@@ -95,10 +166,10 @@ class Facts(_Model):
     formats: list[str] = []
     manifest: ManifestFacts | None = None
     scan: ScanFacts
-    signature: dict[str, Any] | None = None
-    publisher: dict[str, Any] | None = None
-    bom: dict[str, Any] | None = None
-    card: dict[str, Any] | None = None
+    signature: SignatureFacts | None = None
+    publisher: PublisherFacts | None = None
+    bom: BomFacts | None = None
+    card: CardFacts | None = None
     collection: Collection
 
     def to_json_dict(self) -> dict[str, Any]:
