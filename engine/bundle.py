@@ -7,6 +7,7 @@ import importlib.resources
 import json
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
@@ -35,11 +36,13 @@ class RegoModule:
 @dataclass(frozen=True)
 class RuleMeta:
     id: str
+    kind: str
     title: str
     severity: str
     remediation: str
     policy: str
     location: str
+    description: str = ""
 
 
 @dataclass
@@ -61,11 +64,17 @@ class PolicyBundle:
 
     @property
     def revision(self) -> str:
+        """Changes whenever a module or the configuration changes."""
+        digest = hashlib.sha256(self._modules_digest.encode())
+        digest.update(json.dumps(self.config, sort_keys=True, default=str).encode())
+        return "sha256:" + digest.hexdigest()[:16]
+
+    @cached_property
+    def _modules_digest(self) -> str:
         digest = hashlib.sha256()
         for module in self.modules:
             digest.update(module.path.encode() + b"\0" + module.source.encode() + b"\0")
-        digest.update(json.dumps(self.config, sort_keys=True, default=str).encode())
-        return "sha256:" + digest.hexdigest()[:16]
+        return digest.hexdigest()
 
     def data(self) -> dict[str, Any]:
         rules = {
@@ -103,9 +112,12 @@ class PolicyBundle:
             raise PolicyError(f"{name}: no .rego files in the policy bundle")
         bundle = cls(name, sorted(modules, key=lambda m: m.path), _config(root, name))
         for module in bundle.policies:
-            for meta in parse_rule_metadata(module):
-                if meta.id in bundle.rules:
-                    other = bundle.rules[meta.id].location
+            for meta in parse_rule_metadata(module, origin=name):
+                known = bundle.rules.get(meta.id)
+                if known is not None and (known.policy, known.severity) == (meta.policy, meta.severity):
+                    continue  # another body of the same rule
+                if known is not None:
+                    other = known.location
                     raise PolicyError(
                         f"{meta.location}: rule id {meta.id!r} already used at {other}"
                     )
@@ -146,7 +158,7 @@ def load_config_text(text: str, origin: str) -> dict[str, Any]:
     return value
 
 
-def parse_rule_metadata(module: RegoModule) -> list[RuleMeta]:
+def parse_rule_metadata(module: RegoModule, origin: str = "") -> list[RuleMeta]:
     """METADATA of every deny/warn rule; raise ``PolicyError`` for a rule without it."""
     if ENTRY_PACKAGE.search(module.source):
         return []  # the entry point only gathers the findings of the policy packages
@@ -154,11 +166,11 @@ def parse_rule_metadata(module: RegoModule) -> list[RuleMeta]:
     metas = []
     for match in RULE_HEAD.finditer(module.source):
         lineno = module.source.count("\n", 0, match.start())
-        location = f"{module.path}:{lineno + 1}:1"
+        location = f"{origin}/{module.path}:{lineno + 1}:1" if origin else f"{module.path}:{lineno + 1}:1"
         block = _metadata_block(lines, lineno)
         if block is None:
             raise PolicyError(f"{location}: {match.group(1)} rule has no METADATA block")
-        metas.append(_rule_meta(block, module.path, location))
+        metas.append(_rule_meta(block, match.group(1), module.path, location))
     return metas
 
 
@@ -177,7 +189,7 @@ def _metadata_block(lines: list[str], rule_line: int) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
-def _rule_meta(block: dict[str, Any], path: str, location: str) -> RuleMeta:
+def _rule_meta(block: dict[str, Any], kind: str, path: str, location: str) -> RuleMeta:
     custom = block.get("custom") or {}
     missing = [k for k in REQUIRED_META if not custom.get(k)]
     if not block.get("title"):
@@ -188,6 +200,8 @@ def _rule_meta(block: dict[str, Any], path: str, location: str) -> RuleMeta:
         raise PolicyError(f"{location}: severity must be one of {', '.join(SEVERITIES)}")
     return RuleMeta(
         id=str(custom["id"]),
+        kind=kind,
+        description=" ".join(str(block.get("description") or "").split()),
         title=str(block["title"]),
         severity=str(custom["severity"]),
         remediation=str(custom["remediation"]),

@@ -279,8 +279,9 @@ def _as_text(head: bytes) -> str | None:
 def _text_kind(text: str, *, truncated: bool) -> str:
     stripped = text.lstrip()
     if stripped.startswith(("{", "[")):
-        if truncated:
-            return "json"  # only the head was read; it cannot be parsed whole
+        if truncated:  # only the head was read: judge by how the document starts
+            second = stripped[1:].lstrip()[:1]
+            return "json" if second and second in '"{[]}-0123456789tfn' else "text"
         try:
             json.loads(text)
         except ValueError:

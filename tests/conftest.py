@@ -39,3 +39,16 @@ def shared() -> Path:
 @pytest.fixture(scope="session")
 def corpus_files(shared: Path) -> Path:
     return shared / "corpus" / "files"
+
+
+def tool_binary(name: str) -> Path:
+    """A tool built by scripts/tools.sh; missing is a failure (run `make tools`)."""
+    path = REPO / "tools-cache" / "bin" / name
+    if not path.is_file():
+        pytest.fail(f"{path} is missing; build it with `bash scripts/tools.sh {name}`")
+    return path
+
+
+@pytest.fixture(scope="session")
+def opa_binary() -> Path:
+    return tool_binary("opa")

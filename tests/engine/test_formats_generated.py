@@ -107,3 +107,8 @@ def test_text_that_starts_like_an_opcode_is_text() -> None:
 def test_truncated_ascii_pickle_is_still_a_pickle() -> None:
     # The loader runs os.system before it reaches the missing STOP.
     assert detect_bytes(b"cos\nsystem\n(S'ls'\ntR") == "pickle"
+
+
+def test_large_text_that_starts_with_a_bracket_is_text() -> None:
+    assert detect_bytes(b"[PAD]\n[unused0]\n" + b"word\n" * 20_000) == "text"
+    assert detect_bytes(b'{"vocab": {' + b'"w": 1, ' * 20_000 + b"}}") == "json"
