@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 MW := $(BIN)/modelward
 export RUST_BACKTRACE := 0
 
-.PHONY: setup demo test lint typecheck layers rego pytest tools models bench-hash clean
+.PHONY: setup demo test lint typecheck layers rego pytest tools models docs bench-hash bench-eval clean
 
 ## Set up the virtual environment from the lock file (installs uv first if needed).
 setup:
@@ -46,13 +46,22 @@ layers:
 
 rego:
 	tools-cache/bin/opa fmt --list --fail policies
-	tools-cache/bin/opa test policies
+	tools-cache/bin/opa check --strict --ignore samples policies
+	PATH="$(CURDIR)/tools-cache/bin:$$PATH" $(MW) policy test --engine opa > /dev/null
+	$(MW) policy test --engine embedded > /dev/null
+
+## Regenerate the rule tables and references in policies/*/README.md and docs/policies.md.
+docs: setup
+	$(MW) policy doc policies --docs docs/policies.md
 
 pytest:
 	$(BIN)/python -m pytest -q
 
 bench-hash: setup
 	$(BIN)/python bench/hash.py
+
+bench-eval: setup models tools
+	$(BIN)/python bench/eval.py
 
 clean:
 	rm -rf $(VENV) build .cache/demo .mypy_cache .pytest_cache .ruff_cache

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import importlib.resources
 import json
@@ -155,6 +156,17 @@ def load_config_text(text: str, origin: str) -> dict[str, Any]:
         return {}
     if not isinstance(value, dict):
         raise PolicyError(f"{origin}: configuration must be a mapping")
+    return _dates_to_text(value)  # type: ignore[no-any-return]
+
+
+def _dates_to_text(value: Any) -> Any:
+    """YAML reads an unquoted 2027-06-30 as a date; policies compare ISO strings."""
+    if isinstance(value, dict):
+        return {k: _dates_to_text(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_dates_to_text(v) for v in value]
+    if isinstance(value, datetime.date):
+        return value.isoformat()
     return value
 
 
