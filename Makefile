@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 MW := $(BIN)/modelward
 export RUST_BACKTRACE := 0
 
-.PHONY: setup demo test lint typecheck layers rego pytest tools models docs bench-hash bench-eval clean
+.PHONY: setup demo test lint typecheck layers rego pytest tools models docs bench-hash bench-eval bench-scan fuzz clean
 
 ## Set up the virtual environment from the lock file (installs uv first if needed).
 setup:
@@ -59,6 +59,14 @@ pytest:
 
 bench-hash: setup
 	$(BIN)/python bench/hash.py
+
+## Detection and speed against picklescan, modelscan, fickling and modelaudit (own venv).
+bench-scan: setup
+	$(BIN)/python bench/scan_corpus.py
+
+## Long fuzzing run (atheris) of the pickle analyser, format detection and archive scanning.
+fuzz: setup
+	FUZZ_KEEP_GOING=1 fuzz/run.sh $(or $(FUZZ_SECONDS),600)
 
 bench-eval: setup models tools
 	$(BIN)/python bench/eval.py

@@ -129,7 +129,7 @@ def _zip_kind(fp: BinaryIO) -> str:
         fp.seek(0)
         with zipfile.ZipFile(fp) as archive:
             names = archive.namelist()[:MAX_ZIP_NAMES]
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError):
         return "zip"  # the scanner reads broken zips the way PyTorch does
     base = {PurePosixPath(n).name for n in names}
     if any(n == "data.pkl" or n.endswith("/data.pkl") for n in names):
@@ -148,7 +148,7 @@ def _tar_kind(fp: BinaryIO) -> str:
         fp.seek(0)
         with tarfile.open(fileobj=fp, mode="r:") as archive:
             names = {m.name for m in archive.getmembers()[:64]}
-    except (tarfile.TarError, OSError, ValueError, EOFError):
+    except (tarfile.TarError, OSError, ValueError, EOFError, NotImplementedError):
         return "tar"
     return "pytorch-legacy-tar" if {"pickle", "storages", "tensors"} <= names else "tar"
 

@@ -21,6 +21,8 @@ class FilesCollector:
                 detected = formats.detect(fp, file.size)
         except OSError:
             detected = "unreadable"
+        except Exception:  # hostile bytes that break a parser are never "clean"
+            detected = "undetected"
         claimed = formats.claimed_format(file.path)
         return FileFacts(
             path=file.path,

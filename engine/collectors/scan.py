@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from modelward.engine.collectors import CollectContext
-from modelward.engine.facts import FileFacts, ScanFacts
+from modelward.engine.facts import FileFacts, Finding, ScanFacts
 from modelward.engine.scan import FileScan, scan_file
-from modelward.engine.source import ModelSource
+from modelward.engine.source import ModelSource, SourceFile
+
+#: Resolver findings that mean some of the model was never looked at.
+INCOMPLETE_SOURCE = frozenset({"source.unreadable", "source.too_many_files"})
+NOT_ANALYSABLE = {"unreadable": "could not be read", "undetected": "its format could not be detected"}
 
 
 class ScanCollector:
@@ -13,21 +17,35 @@ class ScanCollector:
 
     def collect(self, source: ModelSource, ctx: CollectContext) -> ScanFacts:
         result = FileScan(findings=list(source.findings))
-        if any(
-            f.id == "source.unreadable" or f.id == "source.too_many_files" for f in source.findings
-        ):
-            result.complete = False
+        result.complete = not any(f.id in INCOMPLETE_SOURCE for f in source.findings)
         detected: dict[str, FileFacts] = {f.path: f for f in ctx.sections.get("files", [])}
         for file in source.files:
             facts = detected.get(file.path)
-            if facts is None or facts.format == "unreadable":
-                result.complete = False
-                result.unanalysed.append(file.path)
+            fmt = facts.format if facts else "undetected"
+            if fmt in NOT_ANALYSABLE:
+                result.incomplete(file.path, _finding(file, f"file.{fmt}", NOT_ANALYSABLE[fmt]))
                 continue
-            result.merge(scan_file(file, facts.format))
+            result.merge(_scan_one(file, fmt))
         return ScanFacts(
             findings=result.findings,
             imports=result.imports,
             complete=result.complete,
             unanalysed=result.unanalysed,
         )
+
+
+def _scan_one(file: SourceFile, fmt: str) -> FileScan:
+    try:
+        return scan_file(file, fmt)
+    except Exception as exc:  # a parser failure on hostile bytes is a finding, never "clean"
+        failed = FileScan()
+        reason = f"the {fmt} scanner failed: {type(exc).__name__}: {exc}"
+        failed.incomplete(file.path, _finding(file, "scan.error", reason))
+        return failed
+
+
+def _finding(file: SourceFile, id_: str, reason: str) -> Finding:
+    return Finding(
+        id=id_, severity="medium", file=file.path, technique="unanalysable file",
+        message=f"{file.path}: {reason}; not analysed",
+    )  # fmt: skip
