@@ -32,7 +32,9 @@ from modelward.engine.pipeline import policy_input
 def eval_command(
     input_file: Annotated[
         Path,
-        typer.Option("--input", "-i", help="Facts JSON (from `modelward facts` or `scan --format json`)."),
+        typer.Option(
+            "--input", "-i", help="Facts JSON (from `modelward facts` or `scan --format json`)."
+        ),
     ],
     output_format: FormatOpt = OutputFormat.table,
     policy: PolicyOpt = None,

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from modelward.cli import eval as eval_cmd
-from modelward.cli import policy, scan, schema
+from modelward.cli import bom, policy, scan, schema, signing
 from modelward.cli.exit import EXIT_ERROR
 from modelward.engine import __version__
 from modelward.engine.errors import Error
@@ -25,6 +25,9 @@ app = typer.Typer(
 app.command("scan")(scan.scan_command)
 app.command("facts")(scan.facts_command)
 app.command("eval")(eval_cmd.eval_command)
+app.command("sign")(signing.sign_command)
+app.command("verify")(signing.verify_command)
+app.command("bom")(bom.bom_command)
 app.add_typer(policy.app, name="policy")
 app.add_typer(schema.app, name="schema")
 

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from modelward.engine.bundle import PolicyBundle, load_config_text
+from modelward.engine.collectors import CollectOptions, SignatureOptions
 from modelward.engine.errors import PolicyError
 
 
@@ -40,6 +41,53 @@ OpaUrlOpt = Annotated[
 OutputOpt = Annotated[
     Path | None, typer.Option("--output", "-o", help="Write the report to FILE instead of stdout.")
 ]
+
+
+SignatureOpt = Annotated[
+    Path | None,
+    typer.Option("--signature", help="Signature bundle (default: model.sig in the model)."),
+]
+KeyOpt = Annotated[
+    Path | None, typer.Option("--key", help="EC public key (PEM) the model was signed with.")
+]
+ChainOpt = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--certificate-chain", help="Trust anchor certificate(s) (PEM) for certificate signatures."
+    ),
+]
+IdentityOpt = Annotated[
+    str | None, typer.Option("--identity", help="Expected sigstore signer identity.")
+]
+IssuerOpt = Annotated[str | None, typer.Option("--issuer", help="Expected sigstore OIDC issuer.")]
+TrustRootOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--trust-root", help="Sigstore trusted_root.json or client trust config (offline)."
+    ),
+]
+BomOpt = Annotated[Path | None, typer.Option("--bom", help="CycloneDX ML-BOM for the model.")]
+
+
+def signature_options(
+    signature: Path | None,
+    key: Path | None,
+    chain: list[Path] | None,
+    identity: str | None,
+    issuer: str | None,
+    trust_root: Path | None,
+) -> SignatureOptions:
+    return SignatureOptions(
+        signature=signature, key=key, certificate_chain=tuple(chain or ()),
+        identity=identity, issuer=issuer, trust_root=trust_root,
+    )  # fmt: skip
+
+
+def collect_options(
+    bundle: PolicyBundle, signature: SignatureOptions, bom: Path | None
+) -> CollectOptions:
+    trusted = bundle.config.get("trusted_publishers") or []
+    return CollectOptions(signature=signature, bom=bom, trusted_publishers=tuple(map(str, trusted)))
 
 
 def load_bundle(policy: Path | None, data: Path | None) -> PolicyBundle:

@@ -47,7 +47,9 @@ def doc_command(
     docs: Annotated[
         Path | None, typer.Option("--docs", help="Also regenerate the marked blocks of this file.")
     ] = None,
-    check: Annotated[bool, typer.Option("--check", help="Exit 1 if anything is out of date.")] = False,
+    check: Annotated[
+        bool, typer.Option("--check", help="Exit 1 if anything is out of date.")
+    ] = False,
 ) -> None:
     """Regenerate the rule tables in policy READMEs (and config/facts references in --docs)."""
     stale = []
@@ -65,7 +67,9 @@ def doc_command(
 
 @app.command("init")
 def init_command(
-    target: Annotated[Path, typer.Argument(help="Directory to create.")] = Path("modelward-policies"),
+    target: Annotated[Path, typer.Argument(help="Directory to create.")] = Path(
+        "modelward-policies"
+    ),
 ) -> None:
     """Create a starter bundle: the built-in library to edit, plus an example custom policy."""
     if target.exists() and any(target.iterdir()):
@@ -75,4 +79,6 @@ def init_command(
                         ignore=shutil.ignore_patterns("__init__.py", "__pycache__"))  # fmt: skip
     with as_file(files("modelward.cli") / "starter") as starter:
         shutil.copytree(starter, target / "custom", dirs_exist_ok=True)
-    typer.echo(f"created {target}; edit {target}/config.yaml, then run: modelward policy test {target}")
+    typer.echo(
+        f"created {target}; edit {target}/config.yaml, then run: modelward policy test {target}"
+    )

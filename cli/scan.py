@@ -9,18 +9,28 @@ import typer
 from modelward.cli.exit import OUTCOME_EXIT
 from modelward.cli.formats import RENDERERS
 from modelward.cli.options import (
+    BomOpt,
+    ChainOpt,
     DataOpt,
     Engine,
     EngineOpt,
     FormatOpt,
+    IdentityOpt,
+    IssuerOpt,
+    KeyOpt,
     OpaUrlOpt,
     OutputFormat,
     OutputOpt,
     PolicyOpt,
+    SignatureOpt,
+    TrustRootOpt,
+    collect_options,
     dump_json,
     load_bundle,
+    signature_options,
     write_output,
 )
+from modelward.engine.collectors import CollectOptions
 from modelward.cli.progress import hashing_progress
 from modelward.engine.evaluators.factory import close_evaluator, make_evaluator
 from modelward.engine.facts import Facts
@@ -38,12 +48,21 @@ def scan_command(
     engine: EngineOpt = Engine.embedded,
     opa_url: OpaUrlOpt = None,
     output: OutputOpt = None,
+    signature: SignatureOpt = None,
+    key: KeyOpt = None,
+    certificate_chain: ChainOpt = None,
+    identity: IdentityOpt = None,
+    issuer: IssuerOpt = None,
+    trust_root: TrustRootOpt = None,
+    bom: BomOpt = None,
 ) -> None:
     """Collect facts about MODEL, evaluate the policies; exit 0 allow, 1 deny, 2 error."""
     bundle = load_bundle(policy, data)
+    sig = signature_options(signature, key, certificate_chain, identity, issuer, trust_root)
+    options = collect_options(bundle, sig, bom)
     evaluator = make_evaluator(engine.value, opa_url)
     try:
-        facts = collect(model)
+        facts = collect(model, options)
         decision = decide(facts, bundle, evaluator)
     finally:
         close_evaluator(evaluator)
@@ -51,12 +70,25 @@ def scan_command(
     raise typer.Exit(OUTCOME_EXIT[decision.outcome])
 
 
-def facts_command(model: ModelArg, output: OutputOpt = None) -> None:
+def facts_command(
+    model: ModelArg,
+    output: OutputOpt = None,
+    policy: PolicyOpt = None,
+    signature: SignatureOpt = None,
+    key: KeyOpt = None,
+    certificate_chain: ChainOpt = None,
+    identity: IdentityOpt = None,
+    issuer: IssuerOpt = None,
+    trust_root: TrustRootOpt = None,
+    bom: BomOpt = None,
+) -> None:
     """Print the facts document of MODEL as JSON (no policy evaluation)."""
-    write_output(dump_json(collect(model).to_json_dict()), output)
+    sig = signature_options(signature, key, certificate_chain, identity, issuer, trust_root)
+    options = collect_options(load_bundle(policy, None), sig, bom)
+    write_output(dump_json(collect(model, options).to_json_dict()), output)
 
 
-def collect(model: str) -> Facts:
+def collect(model: str, options: CollectOptions | None = None) -> Facts:
     ref = ModelRef.parse(model)
     with hashing_progress(total_bytes(ref)) as progress:
-        return collect_facts(ref, progress=progress)
+        return collect_facts(ref, progress=progress, options=options)

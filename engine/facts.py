@@ -35,6 +35,9 @@ class Subject(_Model):
     scheme: str
     location: str
     revision: str | None = None
+    resolved_revision: str | None = Field(
+        None, description="The immutable revision (commit) the reference resolved to"
+    )
     pinned: bool
     digest: str | None = Field(None, description="sha256:<OpenSSF model-signing manifest digest>")
 

@@ -9,10 +9,14 @@ from typing import Any
 
 from modelward.engine import __version__
 from modelward.engine.bundle import PolicyBundle
-from modelward.engine.collectors import CollectContext, Collector
+from modelward.engine.collectors import CollectContext, CollectOptions, Collector, CollectorSkipped
+from modelward.engine.collectors.bom import BomCollector
+from modelward.engine.collectors.card import CardCollector
 from modelward.engine.collectors.files import FilesCollector
 from modelward.engine.collectors.hashes import Hashes, HashesCollector
+from modelward.engine.collectors.publisher import PublisherCollector
 from modelward.engine.collectors.scan import ScanCollector
+from modelward.engine.collectors.signature import SignatureCollector
 from modelward.engine.decision import Decision
 from modelward.engine.evaluators import Evaluator
 from modelward.engine.facts import Collection, CollectorStatus, Facts, FileFacts, ScanFacts, Subject
@@ -25,20 +29,29 @@ DEFAULT_COLLECTORS: tuple[Callable[[], Collector], ...] = (
     FilesCollector,
     HashesCollector,
     ScanCollector,
+    SignatureCollector,
+    PublisherCollector,
+    CardCollector,
+    BomCollector,
 )
+#: Sections that map one to one onto a field of the facts document.
+PROVENANCE_SECTIONS = ("signature", "publisher", "card", "bom")
 
 
 def collect_facts(
     ref: str | ModelRef,
     *,
     progress: Callable[[int], None] | None = None,
+    options: CollectOptions | None = None,
     collectors: Sequence[Callable[[], Collector]] = DEFAULT_COLLECTORS,
 ) -> Facts:
     """Resolve ``ref`` and run every collector; collector failures are recorded, not raised."""
     model_ref = ref if isinstance(ref, ModelRef) else ModelRef.parse(ref)
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
     source = resolve(model_ref)
-    ctx = CollectContext(progress=progress) if progress else CollectContext()
+    ctx = CollectContext(options=options or CollectOptions())
+    if progress is not None:
+        ctx.progress = progress
     statuses: dict[str, CollectorStatus] = {}
     for make in collectors:
         collector = make()
@@ -73,13 +86,19 @@ def _run(collector: Collector, source: ModelSource, ctx: CollectContext) -> Coll
     started = time.perf_counter()
     try:
         ctx.sections[collector.name] = collector.collect(source, ctx)
+    except CollectorSkipped as skipped:
+        return CollectorStatus(status="skipped", seconds=_since(started), reason=str(skipped))
     except Exception as exc:  # a collector failure is a fact; policies fail closed on it
         return CollectorStatus(
             status="error",
             seconds=time.perf_counter() - started,
             reason=str(exc) or type(exc).__name__,
         )
-    return CollectorStatus(status="ok", seconds=round(time.perf_counter() - started, 6))
+    return CollectorStatus(status="ok", seconds=_since(started))
+
+
+def _since(started: float) -> float:
+    return round(time.perf_counter() - started, 6)
 
 
 def _assemble(source: ModelSource, sections: dict[str, Any], collection: Collection) -> Facts:
@@ -94,11 +113,14 @@ def _assemble(source: ModelSource, sections: dict[str, Any], collection: Collect
         scheme=ref.scheme,
         location=ref.location,
         revision=ref.revision,
+        resolved_revision=source.metadata.get("resolved_revision"),
         pinned=ref.pinned,
         digest=f"sha256:{hashes.manifest.digest}" if hashes else None,
     )
     scan = sections.get("scan") or ScanFacts(complete=False, findings=list(source.findings))
+    provenance = {name: sections.get(name) for name in PROVENANCE_SECTIONS}
     return Facts(
+        **provenance,
         subject=subject,
         files=files,
         formats=sorted({f.format for f in files}),

@@ -6,7 +6,7 @@ import os
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from modelward.engine.facts import Finding
 from modelward.engine.refs import ModelRef
@@ -34,6 +34,9 @@ class ModelSource:
     files: list[SourceFile] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     single_file: bool = False
+    #: What a remote resolver learned on the way (e.g. "hub": the Hugging Face model info,
+    #: resolved commit and LFS hashes), for the collectors that turn it into facts.
+    metadata: dict[str, Any] = field(default_factory=dict)
 
 
 def open_regular(path: Path) -> BinaryIO:

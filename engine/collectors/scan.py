@@ -9,7 +9,10 @@ from modelward.engine.source import ModelSource, SourceFile
 
 #: Resolver findings that mean some of the model was never looked at.
 INCOMPLETE_SOURCE = frozenset({"source.unreadable", "source.too_many_files"})
-NOT_ANALYSABLE = {"unreadable": "could not be read", "undetected": "its format could not be detected"}
+NOT_ANALYSABLE = {
+    "unreadable": "could not be read",
+    "undetected": "its format could not be detected",
+}
 
 
 class ScanCollector:

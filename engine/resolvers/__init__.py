@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from modelward.engine.errors import UnsupportedReference
 from modelward.engine.refs import ModelRef
+from modelward.engine.resolvers.hf import HfResolver
 from modelward.engine.resolvers.local import LocalResolver
 from modelward.engine.source import ModelSource
 
-__all__ = ["LocalResolver", "resolve"]
+__all__ = ["HfResolver", "LocalResolver", "resolve"]
 
 
 def resolve(ref: ModelRef) -> ModelSource:
     """Resolve any supported reference; unsupported schemes raise ``UnsupportedReference``."""
     if ref.is_local:
         return LocalResolver().resolve(ref)
+    if ref.scheme == "hf":
+        return HfResolver().resolve(ref)
     raise UnsupportedReference(ref.raw, ref.scheme)

@@ -1,0 +1,13 @@
+"""``BomCollector``: not implemented yet."""
+
+from __future__ import annotations
+
+from modelward.engine.collectors import CollectContext, CollectorSkipped
+from modelward.engine.source import ModelSource
+
+
+class BomCollector:
+    name = "bom"
+
+    def collect(self, source: ModelSource, ctx: CollectContext) -> None:
+        raise CollectorSkipped("not implemented yet")
