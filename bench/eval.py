@@ -1,4 +1,4 @@
-"""Policy evaluation latency per decision: the embedded engine and real OPA, same bundle, same input.
+"""Policy evaluation latency per decision: embedded engine and real OPA, same bundle and input.
 
 Realistic inputs: the facts of the real all-MiniLM-L6-v2 model and of the whole shared corpus
 (many files and findings). Prints p50/p99 per engine and input. Target: embedded p50 < 1 ms.
@@ -26,7 +26,9 @@ SHARED = Path(os.environ.get("MODELWARD_SHARED", REPO.parent / "shared"))
 TARGET_P50_MS = 1.0
 
 
-def latencies(evaluator: Evaluator, bundle: PolicyBundle, document: dict[str, Any], runs: int) -> list[float]:
+def latencies(
+    evaluator: Evaluator, bundle: PolicyBundle, document: dict[str, Any], runs: int
+) -> list[float]:
     evaluator.evaluate(bundle, document)  # warm up: load and compile
     out = []
     for _ in range(runs):
@@ -48,7 +50,9 @@ def main() -> int:
     args = parser.parse_args()
     bundle = PolicyBundle.builtin()
     inputs = {
-        "real model (13 files)": policy_input(collect_facts(str(REPO / ".cache/models/all-minilm-l6-v2"))),
+        "real model (13 files)": policy_input(
+            collect_facts(str(REPO / ".cache/models/all-minilm-l6-v2"))
+        ),
         "corpus dir (139 files)": policy_input(collect_facts(str(SHARED / "corpus" / "files"))),
     }
     print(f"{'engine':<9} {'input':<24} {'runs':>6} {'p50 ms':>8} {'p99 ms':>8}")

@@ -9,8 +9,8 @@ from typing import Annotated
 
 import typer
 
-from modelward.cli import eval as eval_cmd
 from modelward.cli import bom, policy, scan, schema, signing
+from modelward.cli import eval as eval_cmd
 from modelward.cli.exit import EXIT_ERROR
 from modelward.engine import __version__
 from modelward.engine.errors import Error

@@ -30,8 +30,8 @@ from modelward.cli.options import (
     signature_options,
     write_output,
 )
-from modelward.engine.collectors import CollectOptions
 from modelward.cli.progress import hashing_progress
+from modelward.engine.collectors import CollectOptions
 from modelward.engine.evaluators.factory import close_evaluator, make_evaluator
 from modelward.engine.facts import Facts
 from modelward.engine.pipeline import collect_facts, decide, total_bytes

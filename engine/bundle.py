@@ -115,7 +115,10 @@ class PolicyBundle:
         for module in bundle.policies:
             for meta in parse_rule_metadata(module, origin=name):
                 known = bundle.rules.get(meta.id)
-                if known is not None and (known.policy, known.severity) == (meta.policy, meta.severity):
+                if known is not None and (known.policy, known.severity) == (
+                    meta.policy,
+                    meta.severity,
+                ):
                     continue  # another body of the same rule
                 if known is not None:
                     other = known.location
@@ -178,7 +181,9 @@ def parse_rule_metadata(module: RegoModule, origin: str = "") -> list[RuleMeta]:
     metas = []
     for match in RULE_HEAD.finditer(module.source):
         lineno = module.source.count("\n", 0, match.start())
-        location = f"{origin}/{module.path}:{lineno + 1}:1" if origin else f"{module.path}:{lineno + 1}:1"
+        location = (
+            f"{origin}/{module.path}:{lineno + 1}:1" if origin else f"{module.path}:{lineno + 1}:1"
+        )
         block = _metadata_block(lines, lineno)
         if block is None:
             raise PolicyError(f"{location}: {match.group(1)} rule has no METADATA block")

@@ -118,6 +118,9 @@ class PublisherFacts(_Model):
     downloads: int | None = None
     hub_scan: HubScan | None = None
     lookalike_of: str | None = Field(None, description="Trusted publisher this name imitates")
+    lfs_mismatches: list[str] = Field(
+        [], description="Files whose bytes differ from what the hub says it serves"
+    )
 
 
 class BomFacts(_Model):

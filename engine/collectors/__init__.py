@@ -19,7 +19,7 @@ def _no_progress(_: int) -> None:
     return None
 
 
-class CollectorSkipped(Exception):  # noqa: N818 - a status, not an error
+class CollectorSkipped(Exception):
     """Raised by a collector that does not apply to this model (the reason is recorded)."""
 
 

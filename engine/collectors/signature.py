@@ -1,13 +1,71 @@
-"""``SignatureCollector``: not implemented yet."""
+"""``SignatureCollector``: does an OpenSSF model signature hold, who made it, what it covers.
+
+A model without a signature yields ``present: false`` (policies may require one). A signature
+that does not verify, is malformed or signs other content is a fact with ``verified: false``
+and the reason in ``error``; only option problems (conflicting flags, unreadable keys or
+trust roots) make the collector fail.
+"""
 
 from __future__ import annotations
 
-from modelward.engine.collectors import CollectContext, CollectorSkipped
+from pathlib import Path
+from typing import Final
+
+from modelward.engine.collectors import CollectContext, SignatureOptions
+from modelward.engine.collectors.hashes import Hashes
+from modelward.engine.facts import FileFacts, SignatureFacts
+from modelward.engine.signatures import SignatureConfigError
+from modelward.engine.signatures.coverage import ModelFiles, judge
+from modelward.engine.signatures.verify import requested_method, verify_bundle_file
 from modelward.engine.source import ModelSource
+
+DEFAULT_SIGNATURE: Final = "model.sig"
 
 
 class SignatureCollector:
     name = "signature"
 
-    def collect(self, source: ModelSource, ctx: CollectContext) -> None:
-        raise CollectorSkipped("not implemented yet")
+    def collect(self, source: ModelSource, ctx: CollectContext) -> SignatureFacts:
+        options = ctx.options.signature
+        requested_method(options)
+        located = locate_signature(source, options)
+        if located is None:
+            return SignatureFacts(present=False)
+        path, inside = located
+        return judge(verify_bundle_file(path, options), model_files(source, ctx, inside))
+
+
+def locate_signature(
+    source: ModelSource, options: SignatureOptions
+) -> tuple[Path, str | None] | None:
+    """The signature file and its path inside the model (``None`` if it lies outside).
+
+    Without ``--signature`` it is ``model.sig`` in the model directory; a single-file model has
+    no default signature.
+    """
+    if options.signature is not None:
+        path = options.signature
+        if not path.is_file():
+            raise SignatureConfigError(f"{path}: no such signature file")
+        real = path.resolve()
+        inside = next((f.path for f in source.files if f.real.resolve() == real), None)
+        return path, inside
+    if source.single_file:
+        return None
+    default = next((f for f in source.files if f.path == DEFAULT_SIGNATURE), None)
+    return (default.real, default.path) if default is not None else None
+
+
+def model_files(source: ModelSource, ctx: CollectContext, signature: str | None) -> ModelFiles:
+    """The files the signature must account for, with the digests the hashes collector made."""
+    hashes = ctx.sections.get("hashes")
+    listed: list[FileFacts] = ctx.sections.get("files") or []
+    paths = {f.path: f.real for f in source.files if f.path != signature}
+    digests = hashes.files if isinstance(hashes, Hashes) else None
+    single = source.files[0].path if source.single_file and source.files else None
+    return ModelFiles(
+        paths=paths,
+        digests=digests,
+        formats={f.path: f.format for f in listed},
+        single_file=single,
+    )

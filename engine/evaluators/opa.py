@@ -26,7 +26,9 @@ class OpaEvaluator:
 
     name = "opa"
 
-    def __init__(self, url: str | None = None, binary: str | None = None, timeout: float = 5.0) -> None:
+    def __init__(
+        self, url: str | None = None, binary: str | None = None, timeout: float = 5.0
+    ) -> None:
         self._server = None if url else ManagedOpa(binary or "opa")
         base = url or self._server.start()  # type: ignore[union-attr]
         parts = urlsplit(base)
@@ -61,12 +63,16 @@ class OpaEvaluator:
             return Decision.failed(f"OPA request failed: {exc}", **meta)
         seconds = time.perf_counter() - started
         if "result" not in answer:  # undefined is never an allow
-            return Decision.failed(f"OPA returned no result for data.{QUERY_PATH}", seconds=seconds, **meta)
+            return Decision.failed(
+                f"OPA returned no result for data.{QUERY_PATH}", seconds=seconds, **meta
+            )
         result = answer["result"]
         if not isinstance(result, dict) or "deny" not in result:
             return Decision.failed("the policy bundle defines no data.modelward.main.deny rule",
                                    seconds=seconds, **meta)  # fmt: skip
-        return Decision.from_results(result["deny"], result.get("warn", []), seconds=seconds, **meta)
+        return Decision.from_results(
+            result["deny"], result.get("warn", []), seconds=seconds, **meta
+        )
 
     def load(self, bundle: PolicyBundle) -> None:
         """Replace whatever bundle the server holds with ``bundle`` (once per revision)."""
@@ -86,14 +92,16 @@ class OpaEvaluator:
             for module in pending:
                 policy_id = f"{bundle.name}/{module.path}".lstrip("/")
                 try:
-                    self._client.update_policy_from_string(module.source, policy_id, rego_compat=False)
+                    self._client.update_policy_from_string(
+                        module.source, policy_id, rego_compat=False
+                    )
                 except RegoParseError as exc:
                     failed.append((module, exc))
                     continue
                 self._policy_ids.append(policy_id)
             if len(failed) == len(pending):
-                module, exc = failed[0]
-                raise PolicyError(f"{bundle.name}/{module.path}: OPA rejected the module: {exc}")
+                first, error = failed[0]
+                raise PolicyError(f"{bundle.name}/{first.path}: OPA rejected the module: {error}")
             pending = [module for module, _ in failed]
         self._loaded = bundle.revision
 
@@ -122,7 +130,11 @@ class ManagedOpa:
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
-                err = self._process.stderr.read().decode(errors="replace") if self._process.stderr else ""
+                err = (
+                    self._process.stderr.read().decode(errors="replace")
+                    if self._process.stderr
+                    else ""
+                )
                 raise EvaluationError(f"opa exited while starting: {err.strip()}")
             try:
                 if requests.get(f"{url}/health", timeout=0.5).status_code == 200:

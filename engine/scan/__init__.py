@@ -1,31 +1,179 @@
-"""Static analysis of model files. Nothing here loads, unpickles or renders model content."""
+"""Static analysis of model files. Nothing here loads, unpickles or renders model content.
+
+``scan_file`` scans a file whose format was detected from its content; ``scan_bytes`` scans an
+in-memory buffer (an archive member) after sniffing it. Both dispatch through ``scan_stream``,
+which archive scanners call again for their members, one nesting level down.
+"""
 
 from __future__ import annotations
 
-from modelward.engine.facts import Finding
-from modelward.engine.formats import CODE_EXECUTING
+import io
+from collections.abc import Callable
+from pathlib import PurePosixPath
+from typing import BinaryIO, Final
+
+from modelward.engine.formats import detect_bytes
+from modelward.engine.scan.formats_common import Budget, ScanContext, read_at
 from modelward.engine.scan.limits import DEFAULT_LIMITS, Limits
 from modelward.engine.scan.result import FileScan
-from modelward.engine.scan.safetensors import scan_safetensors
 from modelward.engine.source import SourceFile
 
-__all__ = ["FileScan", "Limits", "scan_file"]
+__all__ = ["FileScan", "Limits", "scan_bytes", "scan_file", "scan_stream"]
+
+Handler = Callable[[BinaryIO, int, ScanContext], FileScan]
+_COMPRESSED_MAGIC: Final = (b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00", b"\x5d\x00\x00", b"x")
+
+
+def _handler(fmt: str) -> Handler | None:
+    """The scanner for ``fmt`` (imported on demand: some pull in large libraries)."""
+    if fmt in ("pickle", "joblib"):
+        return _scan_pickle_or_wrapper
+    if fmt == "pytorch-legacy":
+        from modelward.engine.scan.formats_pickles import scan_legacy_sequence
+
+        return scan_legacy_sequence
+    if fmt in ("zip", "pytorch-zip", "numpy-npz", "keras", "skops"):
+        from modelward.engine.scan.archives import scan_zip
+
+        return scan_zip
+    if fmt in ("tar", "pytorch-legacy-tar"):
+        from modelward.engine.scan.formats_tar import scan_tar
+
+        return scan_tar
+    if fmt == "7z":
+        from modelward.engine.scan.formats_7z import scan_7z
+
+        return scan_7z
+    if fmt in ("gzip", "bzip2", "xz", "lzma", "zlib"):
+        from modelward.engine.scan.formats_compressed import scan_compressed
+
+        return scan_compressed
+    return _data_handler(fmt)
+
+
+def _data_handler(fmt: str) -> Handler | None:
+    if fmt == "numpy-npy":
+        from modelward.engine.scan.numpy_files import scan_npy
+
+        return scan_npy
+    if fmt == "hdf5":
+        from modelward.engine.scan.keras import scan_hdf5
+
+        return scan_hdf5
+    if fmt == "tf-savedmodel":
+        from modelward.engine.scan.savedmodel import scan_savedmodel
+
+        return scan_savedmodel
+    if fmt == "onnx":
+        from modelward.engine.scan.onnx_files import scan_onnx
+
+        return scan_onnx
+    if fmt == "gguf":
+        from modelward.engine.scan.gguf import scan_gguf
+
+        return scan_gguf
+    if fmt == "safetensors":
+        from modelward.engine.scan.safetensors import scan_safetensors
+
+        return scan_safetensors
+    return None
+
+
+def _scan_pickle_or_wrapper(fp: BinaryIO, size: int, ctx: ScanContext) -> FileScan:
+    """Pickles, and joblib files that are a compressed pickle."""
+    if read_at(fp, 0, 6).startswith(_COMPRESSED_MAGIC):
+        from modelward.engine.scan.formats_compressed import scan_compressed
+
+        return scan_compressed(fp, size, ctx)
+    from modelward.engine.scan.formats_pickles import scan_pickle
+
+    return scan_pickle(fp, size, ctx)
+
+
+def scan_stream(fp: BinaryIO, size: int, fmt: str, ctx: ScanContext) -> FileScan:
+    """Scan ``size`` bytes of ``fp`` as ``fmt``; formats that run no code need no scan."""
+    handler = _handler(fmt)
+    if handler is None:
+        return FileScan()
+    if ctx.depth > ctx.limits.max_nesting_depth:
+        return ctx.incomplete(
+            FileScan(),
+            ctx.finding(
+                "archive.limit.depth",
+                "medium",
+                f"{fmt} content nested {ctx.depth} levels deep exceeds the limit of "
+                f"{ctx.limits.max_nesting_depth}; not analysed",
+                technique="resource limit",
+            ),
+        )
+    try:
+        return handler(fp, size, ctx)
+    except Exception as exc:  # a scanner bug or hostile input must never pass as clean
+        return ctx.incomplete(
+            FileScan(),
+            ctx.finding(
+                "scan.error",
+                "medium",
+                f"{fmt} analysis failed: {type(exc).__name__}: {exc}",
+                technique="scanner error",
+            ),
+        )
 
 
 def scan_file(file: SourceFile, fmt: str, limits: Limits = DEFAULT_LIMITS) -> FileScan:
     """Scan one file whose format was detected from its content."""
-    result = FileScan()
+    ctx = ScanContext.top(file.path, limits)
     if fmt == "empty":
-        result.findings.append(Finding(
-            id="file.empty", severity="low", file=file.path, technique="empty file",
-            message=f"{file.path}: file is empty (0 bytes)",
-        ))  # fmt: skip
-    elif fmt == "safetensors":
+        return FileScan(
+            findings=[
+                ctx.finding(
+                    "file.empty",
+                    "low",
+                    "file is empty (0 bytes)",
+                    technique="empty file",
+                )
+            ]
+        )
+    if fmt == "protobuf" and PurePosixPath(file.path).name == "saved_model.pb":
+        fmt = "tf-savedmodel"  # TensorFlow loads it by name
+    if _handler(fmt) is None:
+        return FileScan()
+    try:
         with file.open() as fp:
-            return scan_safetensors(fp, file.size, file.path, limits)
-    elif fmt in CODE_EXECUTING:
-        result.incomplete(file.path, Finding(
-            id="scan.unsupported_format", severity="info", file=file.path,
-            message=f"{file.path}: {fmt} content is not analysed by this version",
-        ))  # fmt: skip
-    return result
+            return scan_stream(fp, file.size, fmt, ctx)
+    except OSError as exc:
+        return ctx.incomplete(
+            FileScan(),
+            ctx.finding(
+                "scan.unreadable",
+                "medium",
+                f"file cannot be read: {exc}",
+                technique="unreadable file",
+            ),
+        )
+
+
+def scan_bytes(
+    data: bytes,
+    *,
+    file: str,
+    member: str | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+    depth: int = 0,
+    budget: Budget | None = None,
+) -> FileScan:
+    """Sniff an in-memory buffer (an archive member, a nested stream) and scan it."""
+    ctx = ScanContext(file, member, limits, depth, budget or Budget(limits.max_decompressed_bytes))
+    try:
+        fmt = detect_bytes(data)
+    except Exception as exc:  # detection of hostile bytes failed: not analysed, never clean
+        return ctx.incomplete(
+            FileScan(),
+            ctx.finding(
+                "scan.error",
+                "medium",
+                f"format detection failed: {type(exc).__name__}: {exc}",
+                technique="scanner error",
+            ),
+        )
+    return scan_stream(io.BytesIO(data), len(data), fmt, ctx)

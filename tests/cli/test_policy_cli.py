@@ -13,7 +13,9 @@ from tests.cli.helpers import run
 
 REPO = Path(__file__).resolve().parents[2]
 REAL_MODEL = REPO / ".cache" / "models" / "all-minilm-l6-v2"
-DENIED_SAMPLE = REPO / "policies" / "scan" / "findings" / "samples" / "denied" / "os_system_in_pickle.json"
+DENIED_SAMPLE = (
+    REPO / "policies" / "scan" / "findings" / "samples" / "denied" / "os_system_in_pickle.json"
+)
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +87,9 @@ def test_data_file_replaces_config_keys(tmp_path: Path, facts_file: Path) -> Non
     proc = run("eval", "-i", str(facts_file), "-p", str(bundle), "-d", str(data), "-f", "json")
     assert proc.returncode == 1
     denied = json.loads(proc.stdout)["decision"]["deny"]
-    assert [d["msg"] for d in denied] == ["model.safetensors is 90868376 bytes, over the 1000000-byte limit"]
+    assert [d["msg"] for d in denied] == [
+        "model.safetensors is 90868376 bytes, over the 1000000-byte limit"
+    ]
 
 
 @pytest.mark.parametrize("engine", ["embedded", "opa"])
@@ -99,20 +103,31 @@ def test_policy_test_passes_on_the_builtin_library(engine: str, opa_on_path: Non
 def test_policy_test_reports_a_failing_test(engine: str, tmp_path: Path, opa_on_path: None) -> None:
     assert run("policy", "init", str(tmp_path / "b")).returncode == 0
     test_file = tmp_path / "b" / "custom" / "example" / "policy_test.rego"
-    test_file.write_text(test_file.read_text() + "\ntest_that_fails if {\n\tcount(policy.deny) == 5\n}\n")
+    test_file.write_text(
+        test_file.read_text() + "\ntest_that_fails if {\n\tcount(policy.deny) == 5\n}\n"
+    )
     proc = run("policy", "test", str(tmp_path / "b"), "--engine", engine)
     assert proc.returncode == 1
     assert "FAIL  custom/example/policy_test.rego: test_that_fails" in proc.stdout
 
 
 def test_policy_docs_have_not_drifted() -> None:
-    proc = run("policy", "doc", str(REPO / "policies"), "--docs", str(REPO / "docs" / "policies.md"), "--check")
+    proc = run(
+        "policy",
+        "doc",
+        str(REPO / "policies"),
+        "--docs",
+        str(REPO / "docs" / "policies.md"),
+        "--check",
+    )
     assert proc.returncode == 0, f"run `make docs`: {proc.stdout}"
 
 
 def test_policy_doc_detects_and_fixes_drift(tmp_path: Path) -> None:
     bundle = tmp_path / "policies"
-    shutil.copytree(REPO / "policies", bundle, ignore=shutil.ignore_patterns("__pycache__", "__init__.py"))
+    shutil.copytree(
+        REPO / "policies", bundle, ignore=shutil.ignore_patterns("__pycache__", "__init__.py")
+    )
     readme = bundle / "scan" / "findings" / "README.md"
     readme.write_text(readme.read_text().replace("scan-finding-medium", "renamed"))
     proc = run("policy", "doc", str(bundle), "--check")

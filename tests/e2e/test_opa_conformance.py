@@ -46,7 +46,9 @@ def test_samples_decide_identically(opa: OpaEvaluator, sample: Path) -> None:
 
 
 @pytest.mark.parametrize("row", corpus_manifest(), ids=lambda r: r["file"])
-def test_corpus_facts_decide_identically(opa: OpaEvaluator, row: dict[str, str], corpus_files: Path) -> None:
+def test_corpus_facts_decide_identically(
+    opa: OpaEvaluator, row: dict[str, str], corpus_files: Path
+) -> None:
     facts = collect_facts(str(corpus_files / row["file"]))
     _assert_same(opa, policy_input(facts))
 
@@ -56,7 +58,9 @@ def test_rego_tests_pass_identically_on_both_engines(opa_binary: Path) -> None:
     embedded = run_rego_tests(BUNDLE)
     assert [r for r in on_opa if r.status != "pass"] == []
     assert [r for r in embedded if r.status != "pass"] == []
-    assert sorted((r.module, r.name) for r in on_opa) == sorted((r.module, r.name) for r in embedded)
+    assert sorted((r.module, r.name) for r in on_opa) == sorted(
+        (r.module, r.name) for r in embedded
+    )
 
 
 def test_undefined_result_is_an_error_not_allow(opa_binary: Path, tmp_path: Path) -> None:

@@ -26,7 +26,7 @@ def test_corpus_facts_validate(row: dict[str, str], corpus_files: Path) -> None:
     facts = collect_facts(str(corpus_files / row["file"]))
     document = json.loads(json.dumps(facts.to_json_dict()))
     VALIDATOR.validate(document)
-    assert all(s.status == "ok" for s in facts.collection.collectors.values())
+    assert all(s.status != "error" for s in facts.collection.collectors.values())
     assert Facts.model_validate(document) == facts  # the JSON round-trips
 
 

@@ -120,3 +120,8 @@ def test_zip_claiming_an_unsupported_version_is_still_a_zip() -> None:
     central = data.rindex(b"PK\x01\x02")
     data = data[: central + 6] + b"\xeb\x00" + data[central + 8 :]  # version needed: 23.5
     assert detect_bytes(data) in ("zip", "numpy-npz")
+
+
+def test_zip_with_prepended_bytes_is_detected() -> None:
+    polyglot = b"this looks like text\n" * 10 + _zip({"archive/data.pkl": PICKLE_P2})
+    assert detect_bytes(polyglot) == "pytorch-zip"

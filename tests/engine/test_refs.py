@@ -74,7 +74,6 @@ def test_invalid(ref: str, reason: str) -> None:
 @pytest.mark.parametrize(
     "ref",
     [
-        "hf://org/m@main",
         "oci://r/m:1",
         "s3://b/m",
         "gs://b/m",

@@ -1,0 +1,81 @@
+"""Static pickle analysis: every stream of a file run through a symbolic pickle VM.
+
+Nothing is unpickled. ``analyse_pickle`` runs each stream in turn (a file may hold several, as
+legacy ``torch.save`` files do), keeps what it learned from the opcodes before a broken stream,
+and then examines the constants for code and embedded second stages.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from modelward.engine.scan.limits import DEFAULT_LIMITS, Limits
+from modelward.engine.scan.pickle_analysis import Analysis, OpBudget
+from modelward.engine.scan.pickle_machine import LimitHit, StreamError, run_stream
+from modelward.engine.scan.pickle_nested import examine_data
+from modelward.engine.scan.result import FileScan
+
+__all__ = ["analyse_pickle"]
+
+_LIMIT: Final = "resource limit"
+
+
+def analyse_pickle(
+    data: bytes,
+    *,
+    file: str,
+    member: str | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+    depth: int = 0,
+) -> FileScan:
+    """Analyse the pickle streams in ``data`` (one file or archive member) without loading them."""
+    analysis = Analysis(
+        file=file, member=member, limits=limits, depth=depth,
+        budget=OpBudget(limits.max_pickle_ops, 2 * limits.max_pickle_bytes), runner=_analyse,
+    )  # fmt: skip
+    if len(data) > limits.max_pickle_bytes:
+        analysis.incomplete("pickle.limit.bytes", "medium", limits.max_pickle_bytes, _LIMIT,
+                           f"pickle data is {len(data)} bytes; only the first "
+                           f"{limits.max_pickle_bytes} were analysed")  # fmt: skip
+        data = data[: limits.max_pickle_bytes]
+    _analyse(analysis, bytes(data))
+    analysis.finish()
+    return analysis.result
+
+
+def _analyse(analysis: Analysis, data: bytes) -> None:
+    """Run every stream in ``data``, then the data pass over the constants it held."""
+    _run_streams(analysis, data)
+    examine_data(analysis)
+
+
+def _run_streams(analysis: Analysis, data: bytes) -> None:
+    if not data:
+        analysis.incomplete("pickle.stream.broken", "low", 0, "broken pickle stream",
+                           "no pickle data (0 bytes)")  # fmt: skip
+        return
+    pos, index = 0, 0
+    while pos < len(data):
+        events = analysis.events
+        try:
+            pos = run_stream(analysis, data, pos)
+        except StreamError as exc:
+            _broken(analysis, exc, index, noteworthy=analysis.events != events)
+            return
+        except LimitHit as exc:
+            analysis.incomplete(f"pickle.limit.{exc.kind}", "medium", exc.offset, _LIMIT,
+                               f"analysis stopped: {exc.reason}")  # fmt: skip
+            return
+        index += 1
+
+
+def _broken(analysis: Analysis, exc: StreamError, index: int, *, noteworthy: bool) -> None:
+    """A stream that does not parse: broken if it is the first or imported anything."""
+    if index == 0 or noteworthy:
+        analysis.incomplete("pickle.stream.broken", "low", exc.offset, "broken pickle stream",
+                           f"pickle stream {index + 1} is broken: {exc.reason}; the opcodes "
+                           "before it were analysed")  # fmt: skip
+        return
+    analysis.report("pickle.trailing_data", "info", exc.offset, "trailing data",
+                   f"data after pickle stream {index} is not a pickle ({exc.reason}); "
+                   "treated as raw bytes such as legacy torch storages")  # fmt: skip
