@@ -11,8 +11,8 @@ from modelward.cli.options import OutputOpt, dump_json, write_output
 from modelward.cli.progress import hashing_progress
 from modelward.engine.bom_build import BomRequest, generate_bom
 from modelward.engine.bom_licenses import read_package_metadata
-from modelward.engine.pipeline import total_bytes
 from modelward.engine.refs import ModelRef
+from modelward.engine.resolvers import resolve
 
 ModelArg = Annotated[str, typer.Argument(help="Model file or directory (or a model reference).")]
 PackageMetadataOpt = Annotated[
@@ -41,9 +41,9 @@ def bom_command(
     """Write a CycloneDX 1.6 ML-BOM for MODEL (JSON) from the facts modelward collects."""
     package = read_package_metadata(package_metadata) if package_metadata is not None else None
     request = BomRequest(name=name, version=version, package=package)
-    ref = ModelRef.parse(model)
-    with hashing_progress(total_bytes(ref)) as progress:
-        bom, warnings = generate_bom(model, request, progress=progress)
+    source = resolve(ModelRef.parse(model))
+    with hashing_progress(sum(f.size for f in source.files)) as progress:
+        bom, warnings = generate_bom(source, request, progress=progress)
     for warning in warnings:
         typer.echo(f"warning: {warning}", err=True)
     write_output(dump_json(bom), output)

@@ -34,8 +34,9 @@ from modelward.cli.progress import hashing_progress
 from modelward.engine.collectors import CollectOptions
 from modelward.engine.evaluators.factory import close_evaluator, make_evaluator
 from modelward.engine.facts import Facts
-from modelward.engine.pipeline import collect_facts, decide, total_bytes
+from modelward.engine.pipeline import collect_facts, decide
 from modelward.engine.refs import ModelRef
+from modelward.engine.resolvers import resolve
 
 ModelArg = Annotated[str, typer.Argument(help="Model file or directory (or a model reference).")]
 
@@ -89,6 +90,6 @@ def facts_command(
 
 
 def collect(model: str, options: CollectOptions | None = None) -> Facts:
-    ref = ModelRef.parse(model)
-    with hashing_progress(total_bytes(ref)) as progress:
-        return collect_facts(ref, progress=progress, options=options)
+    source = resolve(ModelRef.parse(model))
+    with hashing_progress(sum(f.size for f in source.files)) as progress:
+        return collect_facts(source, progress=progress, options=options)

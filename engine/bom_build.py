@@ -31,6 +31,7 @@ from modelward.engine.errors import Error
 from modelward.engine.facts import Facts, FileFacts
 from modelward.engine.pipeline import DEFAULT_COLLECTORS, collect_facts
 from modelward.engine.refs import HF_REPO
+from modelward.engine.source import ModelSource
 
 SPEC_VERSION: Final = "1.6"
 SCHEMA_URL: Final = "http://cyclonedx.org/schema/bom-1.6.schema.json"
@@ -52,7 +53,7 @@ class BomRequest:
 
 
 def generate_bom(
-    ref: str, request: BomRequest, progress: Callable[[int], None] | None = None
+    ref: str | ModelSource, request: BomRequest, progress: Callable[[int], None] | None = None
 ) -> tuple[dict[str, Any], list[str]]:
     """Collect the facts of ``ref`` and build its BOM; also return warnings for the user."""
     card = CardCollector()
@@ -66,7 +67,9 @@ def generate_bom(
         status = facts.collection.collectors.get(name)
         if status is None or status.status != "ok":
             reason = status.reason if status is not None else "did not run"
-            raise Error(f"{ref}: cannot build a BOM: the {name} collector failed: {reason}")
+            raise Error(
+                f"{facts.subject.ref}: cannot build a BOM: the {name} collector failed: {reason}"
+            )
     # files the resolver left out (symlinks out of the model, special files) are not in the BOM
     warnings = [
         f"not in the BOM: {f.message}" for f in facts.scan.findings if f.technique == "resolver"

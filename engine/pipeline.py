@@ -39,16 +39,18 @@ PROVENANCE_SECTIONS = ("signature", "publisher", "card", "bom")
 
 
 def collect_facts(
-    ref: str | ModelRef,
+    ref: str | ModelRef | ModelSource,
     *,
     progress: Callable[[int], None] | None = None,
     options: CollectOptions | None = None,
     collectors: Sequence[Callable[[], Collector]] = DEFAULT_COLLECTORS,
 ) -> Facts:
-    """Resolve ``ref`` and run every collector; collector failures are recorded, not raised."""
-    model_ref = ref if isinstance(ref, ModelRef) else ModelRef.parse(ref)
+    """Resolve ``ref`` (unless it is already a source) and run every collector.
+
+    Collector failures are recorded in the facts, not raised.
+    """
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
-    source = resolve(model_ref)
+    source = ref if isinstance(ref, ModelSource) else resolve(_as_ref(ref))
     ctx = CollectContext(options=options or CollectOptions())
     if progress is not None:
         ctx.progress = progress
@@ -67,9 +69,8 @@ def collect_facts(
     )
 
 
-def total_bytes(ref: ModelRef) -> int:
-    """Bytes a scan of ``ref`` will hash (for progress bars)."""
-    return sum(f.size for f in resolve(ref).files)
+def _as_ref(ref: str | ModelRef) -> ModelRef:
+    return ref if isinstance(ref, ModelRef) else ModelRef.parse(ref)
 
 
 def policy_input(facts: Facts, context: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
@@ -30,9 +29,6 @@ from modelward.engine.source import ModelSource
 
 COMMIT: Final = re.compile(r"^[0-9a-f]{40}$")
 DEFAULT_REVISION: Final = "main"
-#: A reference resolved this recently (same settings) is not asked of the Hub again: a scan
-#: resolves once to size its progress bar and once to collect.
-REUSE_SECONDS: Final = 60.0
 
 
 @dataclass(frozen=True)
@@ -44,9 +40,6 @@ class HubSnapshot:
     path: Path
     repo_folder: Path
     hub: dict[str, Any] = field(hash=False)
-
-
-_recent: dict[tuple[str, HubSettings], tuple[float, HubSnapshot]] = {}
 
 
 class HfResolver:
@@ -61,21 +54,7 @@ class HfResolver:
 
     def snapshot(self, ref: ModelRef) -> HubSnapshot:
         """The cached snapshot of ``ref`` (downloading it unless offline) and its hub facts."""
-        settings = HubSettings.from_environ()
-        key = (ref.raw, settings)
-        now = time.monotonic()
-        for stale in [k for k, (at, _) in _recent.items() if now - at > REUSE_SECONDS]:
-            del _recent[stale]
-        if key in _recent:
-            return _recent[key][1]
-        snapshot = _fetch(ref, settings)
-        _recent[key] = (now, snapshot)
-        return snapshot
-
-    @staticmethod
-    def forget() -> None:
-        """Drop remembered resolutions (the next resolve asks the Hub again)."""
-        _recent.clear()
+        return _fetch(ref, HubSettings.from_environ())
 
 
 def _fetch(ref: ModelRef, settings: HubSettings) -> HubSnapshot:
