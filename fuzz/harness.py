@@ -77,7 +77,19 @@ def _importing() -> bool:
     return False
 
 
+def _hdf5_worker() -> bool:
+    """True when the fork is the HDF5 reader's own isolation child (it runs no model code)."""
+    frame = sys._getframe(2)
+    while frame is not None:
+        if frame.f_code.co_filename.endswith("formats_hdf5.py"):
+            return True
+        frame = frame.f_back
+    return False
+
+
 def _audit(event: str, args: tuple[Any, ...]) -> None:
+    if event == "os.fork" and _hdf5_worker():
+        return
     if _armed and event in FORBIDDEN_EVENTS and not _importing():
         import traceback
 

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from modelward.engine.errors import UnsupportedReference
 from modelward.engine.refs import ModelRef
-from modelward.engine.resolvers.hf import HfResolver
 from modelward.engine.resolvers.local import LocalResolver
 from modelward.engine.source import ModelSource
 
-__all__ = ["HfResolver", "LocalResolver", "resolve"]
+__all__ = ["LocalResolver", "resolve"]
 
 
 def resolve(ref: ModelRef) -> ModelSource:
@@ -16,5 +15,8 @@ def resolve(ref: ModelRef) -> ModelSource:
     if ref.is_local:
         return LocalResolver().resolve(ref)
     if ref.scheme == "hf":
+        # huggingface_hub takes half a second to import; local scans never need it
+        from modelward.engine.resolvers.hf import HfResolver
+
         return HfResolver().resolve(ref)
     raise UnsupportedReference(ref.raw, ref.scheme)
