@@ -25,3 +25,10 @@ test_low_finding_is_quiet if {
 	f := {"id": "x", "severity": "low", "file": "m.pkl", "message": "note"}
 	count(policy.deny) + count(policy.warn) == 0 with input as scan([f])
 }
+
+test_code_stored_as_data_is_denied if {
+	f := {"id": "safetensors.metadata.code", "severity": "medium", "file": "m.safetensors", "message": "m.safetensors: __metadata__ holds code"}
+	some d in policy.deny with input as scan([f])
+	d.id == "embedded-code"
+	count(policy.warn) == 0 with input as scan([f])
+}
