@@ -17,7 +17,7 @@ setup:
 models:
 	@python3 scripts/models.py
 
-## Build the real tools the tests use (OPA) into tools-cache/.
+## Build the real tools the tests use (OPA, etcd, kube-apiserver, Helm) into tools-cache/.
 tools:
 	@bash scripts/tools.sh
 

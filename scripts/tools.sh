@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Build the external programs the tests run for real (OPA today) from their Go modules.
+# Build the external programs the tests run for real from their Go modules: OPA, etcd,
+# kube-apiserver and Helm.
 #
-# Versions are pinned in tools/go.mod and tools/go.sum; binaries go to tools-cache/bin/.
-# Re-running is cheap: a tool is rebuilt only when its binary is missing or reports
-# another version than the pinned one.
+# Versions are pinned by small Go modules of our own: tools/ (OPA), tools/etcd and tools/kube
+# (kube-apiserver and Helm), each with its go.mod and go.sum. Binaries go to tools-cache/bin/.
+# Re-running is cheap: a tool is rebuilt only when its binary is missing or reports another
+# version than the pinned one. First builds on 2 cores take 12-20 minutes: docs/testing.md.
 #
-# Usage: scripts/tools.sh [TOOL...]      TOOL: opa (default: all)
+# Usage: scripts/tools.sh [TOOL...]      TOOL: opa etcd kube-apiserver helm (default: all)
 #        scripts/tools.sh --path TOOL    print the binary path only (builds it if needed)
 # Env:   MODELWARD_TOOLS_CACHE           cache folder (default: <repo>/tools-cache)
 set -euo pipefail
@@ -14,30 +16,33 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TOOLS_MOD="$ROOT/tools"
 CACHE="${MODELWARD_TOOLS_CACHE:-$ROOT/tools-cache}"
 BIN="$CACHE/bin"
-ALL_TOOLS=(opa)
+ALL_TOOLS=(opa etcd kube-apiserver helm)  # kube-apiserver before helm: helm reuses its build
 QUIET=0
 
 log() { [[ $QUIET == 1 ]] || echo "tools: $*" >&2; }
 die() { echo "tools: error: $*" >&2; exit 1; }
 
-# The version of MODULE that tools/go.mod requires (e.g. v1.22.2).
+# The version of MODULE that the go.mod in tools/DIR requires (DIR empty: tools/ itself).
 pinned_version() {
-    local module="$1" version
+    local module="$1" gomod="$TOOLS_MOD/${2:+$2/}go.mod" version
     version="$(awk -v m="$module" '$1 == m || ($1 == "require" && $2 == m) {
-        print ($1 == "require" ? $3 : $2); exit }' "$TOOLS_MOD/go.mod")"
-    [[ -n $version ]] || die "$module is not required in tools/go.mod"
+        print ($1 == "require" ? $3 : $2); exit }' "$gomod")"
+    [[ -n $version ]] || die "$module is not required in ${gomod#"$ROOT/"}"
     echo "$version"
 }
 
-# go build PACKAGE from the tools module into OUT, atomically.
+# go build PACKAGE from the tools module in tools/DIR (empty: tools/) into OUT, atomically.
+# Extra -X flags for the linker may follow.
 go_build() {
-    local package="$1" out="$2"
+    local package="$1" out="$2" dir="$TOOLS_MOD/${3:+$3/}"
+    shift 3
     command -v go >/dev/null || die "the Go toolchain is required (go not on PATH)"
     mkdir -p "$BIN"
     local tmp="$out.tmp.$$"
     # -mod=readonly: the committed go.sum is the only source of module hashes.
-    (cd "$TOOLS_MOD" && GOFLAGS="-mod=readonly -buildvcs=false" GOTOOLCHAIN=local CGO_ENABLED=0 \
-        go build -trimpath -ldflags "-s -w" -o "$tmp" "$package") || { rm -f "$tmp"; return 1; }
+    # -p=2: the machines have 2 cores; more parallel compiles only add memory pressure.
+    (cd "$dir" && GOFLAGS="-mod=readonly -buildvcs=false -p=2" GOTOOLCHAIN=local CGO_ENABLED=0 \
+        go build -trimpath -ldflags "-s -w $*" -o "$tmp" "$package") || { rm -f "$tmp"; return 1; }
     mv -f "$tmp" "$out"
 }
 
@@ -69,17 +74,64 @@ want_opa() { local v; v="$(pinned_version "$OPA_MODULE")"; echo "${v#v}"; }
 have_opa() { "$1" version 2>/dev/null | awk '$1 == "Version:" { print $2; exit }'; }
 
 # OPA's version package carries the release version, so no -X flag is needed.
-build_opa() { go_build "$OPA_MODULE" "$1"; }
+build_opa() { go_build "$OPA_MODULE" "$1" ""; }
 
-# --- Further tools (helm, kube-apiserver) add want_/have_/build_ functions here and their
-# --- names to ALL_TOOLS; their modules go into tools/go.mod like OPA's.
+# --- etcd (tools/etcd) ---------------------------------------------------------------------
+# From the Go module rather than Debian: bookworm's etcd-server is 3.4.23, two minor releases
+# behind the etcd 3.7 client that Kubernetes 1.37 uses, and a Go build needs neither root nor apt.
+ETCD_MODULE=go.etcd.io/etcd/server/v3
+
+want_etcd() { local v; v="$(pinned_version "$ETCD_MODULE" etcd)"; echo "${v#v}"; }
+
+have_etcd() { "$1" --version 2>/dev/null | awk '$1 == "etcd" && $2 == "Version:" { print $3; exit }'; }
+
+# The release version is a constant of go.etcd.io/etcd/api/v3/version, so no -X flag is needed.
+build_etcd() { go_build "$ETCD_MODULE" "$1" etcd; }
+
+# --- kube-apiserver (tools/kube) -----------------------------------------------------------
+# tools/kube/pin.sh writes tools/kube/go.mod for a release: k8s.io/kubernetes plus replace lines
+# that pin each of its staging modules (k8s.io/api, k8s.io/apiserver, ...) to v0.MINOR.PATCH.
+# Helm is required by the same module, so it builds on the same client-go and reuses most of
+# the packages compiled for kube-apiserver (about 1 minute instead of 5).
+KUBE_MODULE=k8s.io/kubernetes
+
+want_kube-apiserver() { pinned_version "$KUBE_MODULE" kube; }
+
+have_kube-apiserver() { "$1" --version 2>/dev/null | awk '$1 == "Kubernetes" { print $2; exit }'; }
+
+# Kubernetes' own build stamps the release into component-base (and client-go's user agent).
+build_kube-apiserver() {
+    local v minor flags=() pkg key
+    v="$(want_kube-apiserver)"
+    minor="${v#v1.}"
+    minor="${minor%%.*}"
+    for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+        for key in "gitVersion=$v" gitMajor=1 "gitMinor=$minor" gitTreeState=clean; do
+            flags+=("-X $pkg.$key")
+        done
+    done
+    go_build "$KUBE_MODULE/cmd/kube-apiserver" "$1" kube "${flags[@]}"
+}
+
+# --- Helm (tools/kube) ---------------------------------------------------------------------
+# Helm 4: the current major release; it reads and renders apiVersion v2 charts.
+HELM_MODULE=helm.sh/helm/v4
+
+want_helm() { pinned_version "$HELM_MODULE" kube; }
+
+have_helm() { "$1" version --template '{{.Version}}' 2>/dev/null; }
+
+# Without the flag Helm reports only MAJOR.MINOR; its Makefile stamps the release the same way.
+build_helm() {
+    go_build "$HELM_MODULE/cmd/helm" "$1" kube "-X $HELM_MODULE/internal/version.version=$(want_helm)"
+}
 
 main() {
     local path_only=0 tools=()
     while [[ $# -gt 0 ]]; do
         case "$1" in
             --path) path_only=1; QUIET=1 ;;
-            -h|--help) sed -n '2,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; return 0 ;;
+            -h|--help) sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; return 0 ;;
             -*) die "unknown option $1" ;;
             *) tools+=("$1") ;;
         esac
