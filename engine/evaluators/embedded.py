@@ -35,8 +35,7 @@ class EmbeddedEvaluator:
         try:
             engine = self._engine(bundle)
             engine.set_input_json(json.dumps(policy_input))
-            deny = _results(engine, DENY_RULE, required=True)
-            warn = _results(engine, WARN_RULE, required=False)
+            deny, warn = _results(engine)
         except PolicyError:
             raise
         except BaseException as exc:  # pyo3 panics are BaseException; none may become "allow"
@@ -48,6 +47,8 @@ class EmbeddedEvaluator:
     def _engine(self, bundle: PolicyBundle) -> regorus.Engine:
         cache: dict[str, regorus.Engine] = self._local.__dict__.setdefault("engines", {})
         if bundle.revision not in cache:
+            if not _defines_deny(bundle):  # such a bundle would allow everything
+                raise PolicyError(f"the policy bundle defines no {DENY_RULE} rule")
             cache[bundle.revision] = prepare_engine(bundle, bundle.policies)
         return cache[bundle.revision]
 
@@ -64,20 +65,28 @@ def prepare_engine(bundle: PolicyBundle, modules: list[RegoModule]) -> regorus.E
     return engine
 
 
-def _results(engine: regorus.Engine, rule: str, *, required: bool) -> list[dict[str, Any]]:
-    try:
-        value = json.loads(engine.eval_rule_as_json(rule))
-    except RuntimeError as exc:
-        if "not a valid rule path" not in str(exc):
-            raise
-        if required:  # a bundle without the deny entry point would allow everything
-            raise PolicyError(f"the policy bundle defines no {rule} rule") from None
-        return []
-    if value is None:
-        return []
-    if not isinstance(value, list) or not all(isinstance(f, dict) for f in value):
-        raise TypeError(f"{rule} must be a set of finding objects, got {type(value).__name__}")
-    return value
+# One query for both sets: the policies are evaluated once, not once per rule.
+QUERY = f"deny := {DENY_RULE}; warn := [w | some w in {WARN_RULE}]"
+_MAIN_PACKAGE = re.compile(r"^package\s+modelward\.main\s*$", re.M)
+_DENY_HEAD = re.compile(r"^deny\b", re.M)
+
+
+def _defines_deny(bundle: PolicyBundle) -> bool:
+    return any(
+        _MAIN_PACKAGE.search(m.source) and _DENY_HEAD.search(m.source) for m in bundle.policies
+    )
+
+
+def _results(engine: regorus.Engine) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    answer = json.loads(engine.eval_query_as_json(QUERY))["result"]
+    if not answer:
+        return [], []  # deny is undefined: no policy matched (a set rule with no members)
+    bindings = answer[0]["bindings"]
+    sets = bindings.get("deny") or [], bindings.get("warn") or []
+    for name, value in zip(("deny", "warn"), sets, strict=True):
+        if not isinstance(value, list) or not all(isinstance(f, dict) for f in value):
+            raise TypeError(f"{name} must be a set of finding objects, got {type(value).__name__}")
+    return sets
 
 
 def _first_line(exc: BaseException) -> str:
