@@ -67,24 +67,24 @@ FORBIDDEN_EVENTS = frozenset({
 _armed = False
 
 
-def _importing() -> bool:
-    """True while a module is being imported (its top-level code is not the scanner's doing)."""
-    frame = sys._getframe(2)
+def _called_from(matches: Callable[[str], bool]) -> bool:
+    """True when a caller of the audit hook runs code from a file ``matches`` accepts."""
+    frame = sys._getframe(3)
     while frame is not None:
-        if frame.f_code.co_filename.startswith("<frozen importlib"):
+        if matches(frame.f_code.co_filename):
             return True
         frame = frame.f_back
     return False
+
+
+def _importing() -> bool:
+    """True while a module is being imported (its top-level code is not the scanner's doing)."""
+    return _called_from(lambda name: name.startswith("<frozen importlib"))
 
 
 def _hdf5_worker() -> bool:
     """True when the fork is the HDF5 reader's own isolation child (it runs no model code)."""
-    frame = sys._getframe(2)
-    while frame is not None:
-        if frame.f_code.co_filename.endswith("formats_hdf5.py"):
-            return True
-        frame = frame.f_back
-    return False
+    return _called_from(lambda name: name.endswith("formats_hdf5.py"))
 
 
 def _audit(event: str, args: tuple[Any, ...]) -> None:
