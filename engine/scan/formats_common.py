@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass, field
-from typing import IO, BinaryIO
+from typing import IO, Any, BinaryIO, Final
 
 from modelward.engine.facts import Finding, Severity
 from modelward.engine.scan.limits import DEFAULT_LIMITS, Limits
@@ -139,3 +139,31 @@ def read_bounded(fp: IO[bytes], size: int, cap: int, ctx: ScanContext, result: F
             ),
         )
     return read_at(fp, 0, min(size, cap))
+
+
+#: protobuf refuses messages of 2 GiB or more.
+MAX_PROTO_BYTES: Final = (2 << 30) - 1
+
+
+def parse_protobuf(
+    message: Any,
+    fp: IO[bytes],
+    size: int,
+    ctx: ScanContext,
+    result: FileScan,
+    *,
+    finding_id: str,
+    subject: str,
+    technique: str,
+) -> bool:
+    """Parse ``fp`` into ``message`` (a protobuf message); False, with a finding, if it fails."""
+    from google.protobuf.message import DecodeError
+
+    data = read_bounded(fp, size, MAX_PROTO_BYTES, ctx, result)
+    try:
+        message.ParseFromString(data)
+    except (DecodeError, RecursionError, ValueError) as exc:
+        reason = f"{subject} does not parse: {exc}"
+        ctx.incomplete(result, ctx.finding(finding_id, "medium", reason, technique=technique))
+        return False
+    return True

@@ -11,10 +11,9 @@ import re
 from collections.abc import Iterator
 from typing import Any, BinaryIO, Final
 
-from modelward.engine.scan.formats_common import ScanContext, read_bounded
+from modelward.engine.scan.formats_common import ScanContext, parse_protobuf
 from modelward.engine.scan.result import FileScan
 
-MAX_PROTO_BYTES: Final = (2 << 30) - 1
 STANDARD_DOMAINS: Final = frozenset({"", "ai.onnx", "ai.onnx.ml", "ai.onnx.preview.training"})
 #: Contrib ops built into ONNX Runtime itself: no library is loaded for them.
 VENDOR_DOMAINS: Final = frozenset(
@@ -121,24 +120,13 @@ def _domain_findings(model: Any, ctx: ScanContext, result: FileScan) -> None:
 
 def scan_onnx(fp: BinaryIO, size: int, ctx: ScanContext) -> FileScan:
     """Parse an ONNX model and check external data and operator domains."""
-    from google.protobuf.message import DecodeError
     from onnx import ModelProto
 
     result = FileScan()
-    data = read_bounded(fp, size, MAX_PROTO_BYTES, ctx, result)
     model = ModelProto()
-    try:
-        model.ParseFromString(data)
-    except (DecodeError, RecursionError, ValueError) as exc:
-        return ctx.incomplete(
-            result,
-            ctx.finding(
-                "onnx.parse_error",
-                "medium",
-                f"the ONNX model does not parse: {exc}",
-                technique="ONNX model",
-            ),
-        )
+    if not parse_protobuf(model, fp, size, ctx, result, finding_id="onnx.parse_error",
+                          subject="the ONNX model", technique="ONNX model"):  # fmt: skip
+        return result
     _external_findings(model, ctx, result)
     _domain_findings(model, ctx, result)
     return result

@@ -12,10 +12,9 @@ from functools import cache
 from typing import Any, BinaryIO, Final
 
 from modelward.engine.facts import Severity
-from modelward.engine.scan.formats_common import ScanContext, read_bounded
+from modelward.engine.scan.formats_common import ScanContext, parse_protobuf
 from modelward.engine.scan.result import FileScan
 
-MAX_PROTO_BYTES: Final = (2 << 30) - 1
 #: Ops that run Python callbacks or touch the file system outside checkpoint restore.
 DANGEROUS_OPS: Final[dict[str, Severity]] = {
     "PyFunc": "high", "PyFuncStateless": "high", "EagerPyFunc": "high",
@@ -69,23 +68,11 @@ def _ops(model: Any) -> Iterator[tuple[str, str, str]]:
 
 def scan_savedmodel(fp: BinaryIO, size: int, ctx: ScanContext) -> FileScan:
     """Flag dangerous ops in a SavedModel protobuf."""
-    from google.protobuf.message import DecodeError
-
     result = FileScan()
-    data = read_bounded(fp, size, MAX_PROTO_BYTES, ctx, result)
     model = saved_model_class()()
-    try:
-        model.ParseFromString(data)
-    except (DecodeError, RecursionError, ValueError) as exc:
-        return ctx.incomplete(
-            result,
-            ctx.finding(
-                "savedmodel.parse_error",
-                "medium",
-                f"saved_model.pb does not parse: {exc}",
-                technique="TensorFlow SavedModel",
-            ),
-        )
+    if not parse_protobuf(model, fp, size, ctx, result, finding_id="savedmodel.parse_error",
+                          subject="saved_model.pb", technique="TensorFlow SavedModel"):  # fmt: skip
+        return result
     reported: set[tuple[str, str]] = set()
     for op, name, where in _ops(model):
         severity = DANGEROUS_OPS.get(op)
