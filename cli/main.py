@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 import sys
 import traceback
+from importlib.metadata import entry_points
 from typing import Annotated
 
 import typer
 
-from modelward.cli import bom, policy, scan, schema, signing
+from modelward.cli import bom, policy, scan, schema, signing, verdicts
 from modelward.cli import eval as eval_cmd
 from modelward.cli.exit import EXIT_ERROR
 from modelward.engine import __version__
@@ -28,8 +29,24 @@ app.command("eval")(eval_cmd.eval_command)
 app.command("sign")(signing.sign_command)
 app.command("verify")(signing.verify_command)
 app.command("bom")(bom.bom_command)
+app.command("vet")(verdicts.vet_command)
 app.add_typer(policy.app, name="policy")
 app.add_typer(schema.app, name="schema")
+app.add_typer(verdicts.keys_app, name="keys")
+app.add_typer(verdicts.registry_app, name="registry")
+
+
+def _add_plugin_commands() -> None:
+    """Command groups other packages register (``modelward.commands`` entry points)."""
+    for entry in sorted(entry_points(group="modelward.commands"), key=lambda e: e.name):
+        command = entry.load()
+        if isinstance(command, typer.Typer):
+            app.add_typer(command, name=entry.name)
+        else:
+            app.command(entry.name)(command)
+
+
+_add_plugin_commands()
 
 
 def _version(value: bool) -> None:

@@ -28,6 +28,14 @@ class ModelRef:
     pinned: bool = False
 
     @property
+    def canonical(self) -> str:
+        """The form verdicts are stored under: ``hf://org/name@rev`` whichever way it was written."""
+        if self.scheme == "hf":
+            suffix = f"@{self.revision}" if self.revision else ""
+            return f"hf://{self.location}{suffix}"
+        return self.raw.strip()
+
+    @property
     def is_local(self) -> bool:
         return self.scheme in ("local", "file")
 
