@@ -85,7 +85,8 @@ def _relative_to(config: WebhookConfig, base: Path) -> WebhookConfig:
             update[name] = fix(value)
     update["verdict_keys"] = [p if p.is_absolute() else base / p for p in config.verdict_keys]
     if not config.registry.path.is_absolute():
-        update["registry"] = config.registry.model_copy(update={"path": base / config.registry.path})
+        registry_path = base / config.registry.path
+        update["registry"] = config.registry.model_copy(update={"path": registry_path})
     if config.audit_log not in (None, "-") and not Path(config.audit_log).is_absolute():
         update["audit_log"] = str(base / config.audit_log)
     kc = config.kubernetes.kubeconfig

@@ -29,7 +29,7 @@ class ModelRef:
 
     @property
     def canonical(self) -> str:
-        """The form verdicts are stored under: ``hf://org/name@rev`` whichever way it was written."""
+        """The form verdicts are stored under: ``hf://org/name@rev``, however it was written."""
         if self.scheme == "hf":
             suffix = f"@{self.revision}" if self.revision else ""
             return f"hf://{self.location}{suffix}"
