@@ -18,7 +18,7 @@ class ModelReference:
     pinned: bool
     origin: str  # field path, e.g. "spec.template.spec.containers[0].args"
     container: str | None  # container name; None for pod- or resource-level fields
-    # kserve | storage-initializer | vllm | tgi | env | image-volume | kitops | modelpack | annotation
+    # kserve, storage-initializer, vllm, tgi, env, image-volume, kitops, modelpack, annotation
     source: str
     unresolvable: str | None = None  # why ``reference`` is None (valueFrom, runtime pull, ...)
     trust_remote_code: bool = False
