@@ -28,7 +28,9 @@ class Verdict(BaseModel):
 
     model_config = ConfigDict(populate_by_name=True)
 
-    schema_: Literal["modelward.dev/verdict/v1"] = Field(default=VERDICT_SCHEMA, alias="schema")
+    schema_: Literal["modelward.dev/verdict/v1"] = Field(
+        default="modelward.dev/verdict/v1", alias="schema"
+    )
     reference: str  # ModelRef.canonical of the vetted model
     digest: str | None  # facts.subject.digest ("sha256:<manifest digest>")
     created_at: str  # RFC 3339, UTC
