@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Build the external programs the tests run for real from their Go modules: OPA, etcd,
-# kube-apiserver and Helm.
+# kube-apiserver, kubectl and Helm.
 #
 # Versions are pinned by small Go modules of our own: tools/ (OPA), tools/etcd and tools/kube
-# (kube-apiserver and Helm), each with its go.mod and go.sum. Binaries go to tools-cache/bin/.
+# (kube-apiserver, kubectl and Helm), each with its go.mod and go.sum. Binaries go to tools-cache/bin/.
 # Re-running is cheap: a tool is rebuilt only when its binary is missing or reports another
 # version than the pinned one. First builds on 2 cores take 12-20 minutes: docs/testing.md.
 #
-# Usage: scripts/tools.sh [TOOL...]      TOOL: opa etcd kube-apiserver helm (default: all)
+# Usage: scripts/tools.sh [TOOL...]      TOOL: opa etcd kube-apiserver kubectl helm (default: all)
 #        scripts/tools.sh --path TOOL    print the binary path only (builds it if needed)
 # Env:   MODELWARD_TOOLS_CACHE           cache folder (default: <repo>/tools-cache)
 set -euo pipefail
@@ -16,7 +16,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TOOLS_MOD="$ROOT/tools"
 CACHE="${MODELWARD_TOOLS_CACHE:-$ROOT/tools-cache}"
 BIN="$CACHE/bin"
-ALL_TOOLS=(opa etcd kube-apiserver helm)  # kube-apiserver before helm: helm reuses its build
+# kube-apiserver first: kubectl and helm reuse most of the packages it compiles.
+ALL_TOOLS=(opa etcd kube-apiserver kubectl helm)
 QUIET=0
 
 log() { [[ $QUIET == 1 ]] || echo "tools: $*" >&2; }
@@ -100,17 +101,36 @@ want_kube-apiserver() { pinned_version "$KUBE_MODULE" kube; }
 have_kube-apiserver() { "$1" --version 2>/dev/null | awk '$1 == "Kubernetes" { print $2; exit }'; }
 
 # Kubernetes' own build stamps the release into component-base (and client-go's user agent).
-build_kube-apiserver() {
-    local v minor flags=() pkg key
+kube_version_flags() {
+    local v minor pkg key
     v="$(want_kube-apiserver)"
     minor="${v#v1.}"
     minor="${minor%%.*}"
     for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
         for key in "gitVersion=$v" gitMajor=1 "gitMinor=$minor" gitTreeState=clean; do
-            flags+=("-X $pkg.$key")
+            echo "-X $pkg.$key"
         done
     done
+}
+
+build_kube-apiserver() {
+    local flags
+    mapfile -t flags < <(kube_version_flags)
     go_build "$KUBE_MODULE/cmd/kube-apiserver" "$1" kube "${flags[@]}"
+}
+
+# --- kubectl (tools/kube) ------------------------------------------------------------------
+# The documentation's walkthrough is run with it against the test API server.
+want_kubectl() { want_kube-apiserver; }
+
+have_kubectl() {
+    "$1" version --client 2>/dev/null | awk '$1 == "Client" && $2 == "Version:" { print $3; exit }'
+}
+
+build_kubectl() {
+    local flags
+    mapfile -t flags < <(kube_version_flags)
+    go_build "$KUBE_MODULE/cmd/kubectl" "$1" kube "${flags[@]}"
 }
 
 # --- Helm (tools/kube) ---------------------------------------------------------------------
