@@ -13,7 +13,8 @@ HF_REPO = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?
 GIT_COMMIT = re.compile(r"^[0-9a-f]{40}$")
 OCI_DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
 URI_SCHEMES = (
-    "hf", "oci", "s3", "gs", "pvc", "file", "http", "https", "model-registry", "kit",
+    "hf", "oci", "s3", "gs", "as", "pvc", "file", "http", "https", "hdfs", "webhdfs",
+    "model-registry", "kit",
 )  # fmt: skip
 
 
@@ -61,7 +62,10 @@ class ModelRef:
             raise InvalidReference(ref, f"unknown scheme {scheme!r}")
         if not rest:
             raise InvalidReference(ref, "nothing after the scheme")
-        return _PARSERS.get(scheme, _parse_generic)(ref, scheme, rest)
+        try:
+            return _PARSERS.get(scheme, _parse_generic)(ref, scheme, rest)
+        except ValueError as exc:  # urlsplit rejects e.g. an unclosed "[" in the host
+            raise InvalidReference(ref, f"not a valid URI: {exc}") from exc
 
 
 def _parse_hf(ref: str, scheme: str, rest: str) -> ModelRef:
