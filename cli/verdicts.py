@@ -2,12 +2,185 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
 
+from modelward.cli.exit import EXIT_ERROR, OUTCOME_EXIT
+from modelward.cli.formats import RENDERERS
+from modelward.cli.options import (
+    BomOpt,
+    ChainOpt,
+    DataOpt,
+    Engine,
+    EngineOpt,
+    FormatOpt,
+    IdentityOpt,
+    IssuerOpt,
+    KeyOpt,
+    OpaUrlOpt,
+    OutputFormat,
+    OutputOpt,
+    PolicyOpt,
+    SignatureOpt,
+    TrustRootOpt,
+    collect_options,
+    load_bundle,
+    signature_options,
+    write_output,
+)
+from modelward.cli.registry import RegistryOpt, default_registry_url, registry_app
+from modelward.cli.scan import ModelArg, collect
+from modelward.engine.evaluators.factory import close_evaluator, make_evaluator
+from modelward.engine.pipeline import decide
+from modelward.engine.refs import ModelRef
+from modelward.engine.registry import open_registry
+from modelward.engine.verdict_keys import (
+    PASSWORD_ENV,
+    load_public_key,
+    password_from_env,
+    read_private_key,
+    write_keypair,
+)
+from modelward.engine.verdict_keys import key_id as public_key_id
+from modelward.engine.verdicts import (
+    SignedVerdict,
+    Verdict,
+    VerdictError,
+    sign_with_key,
+    utc_now,
+)
+
+__all__ = ["keys_app", "registry_app", "vet_command"]
+
+SIGNING_KEY_ENV = "MODELWARD_SIGNING_KEY"
+
 keys_app = typer.Typer(help="Verdict signing keys.", no_args_is_help=True)
-registry_app = typer.Typer(help="The verdict registry.", no_args_is_help=True)
+
+SigningKeyOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--signing-key",
+        envvar=SIGNING_KEY_ENV,
+        help=f"Verdict signing key (PEM, from `modelward keys generate`); ${PASSWORD_ENV} "
+        "unlocks an encrypted one.",
+    ),
+]
+PublishOpt = Annotated[
+    bool, typer.Option("--publish", help="Store the signed verdict in the registry.")
+]
+ReferenceOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--reference",
+        help="Record the verdict under this reference (the URI workloads use, e.g. the s3:// "
+        "copy of the vetted files) instead of MODEL's own.",
+    ),
+]
 
 
-def vet_command() -> None:
-    """Scan MODEL, decide, sign the verdict and (with --publish) store it in the registry."""
-    raise NotImplementedError
+@keys_app.command("generate")
+def generate_command(
+    out_dir: Annotated[
+        Path, typer.Option("--out-dir", help="Folder for NAME.key and NAME.pub.")
+    ] = Path(),
+    name: Annotated[str, typer.Option("--name", help="File name stem.")] = "verdict",
+) -> None:
+    """Create an ECDSA P-256 key pair for signing verdicts (NAME.key is written 0600)."""
+    private, public, kid = write_keypair(out_dir, name, password_from_env())
+    typer.echo(f"private key: {private} (keep it secret; it signs verdicts)")
+    typer.echo(f"public key:  {public} (give it to admission: verdict_keys)")
+    typer.echo(f"key id:      {kid}")
+
+
+@keys_app.command("id")
+def id_command(
+    public_keys: Annotated[list[Path], typer.Argument(help="Verdict public key(s) (PEM).")],
+) -> None:
+    """Print the key id of each public key (the keyid its signatures carry)."""
+    for path in public_keys:
+        try:
+            pem = path.read_bytes()
+        except OSError as exc:
+            raise VerdictError(f"{path}: {exc.strerror}") from None
+        typer.echo(f"{public_key_id(load_public_key(pem, str(path)))}  {path}")
+
+
+def vet_command(
+    model: ModelArg,
+    publish: PublishOpt = False,
+    registry: RegistryOpt = None,
+    signing_key: SigningKeyOpt = None,
+    reference: ReferenceOpt = None,
+    output_format: FormatOpt = OutputFormat.table,
+    policy: PolicyOpt = None,
+    data: DataOpt = None,
+    engine: EngineOpt = Engine.embedded,
+    opa_url: OpaUrlOpt = None,
+    output: OutputOpt = None,
+    signature: SignatureOpt = None,
+    key: KeyOpt = None,
+    certificate_chain: ChainOpt = None,
+    identity: IdentityOpt = None,
+    issuer: IssuerOpt = None,
+    trust_root: TrustRootOpt = None,
+    bom: BomOpt = None,
+) -> None:
+    """Scan MODEL, decide, sign the verdict and (with --publish) store it in the registry.
+
+    Exit 0 allow, 1 deny, 2 error. Denied verdicts are published too, so admission can say
+    the model was denied at vetting.
+    """
+    if signing_key is None:
+        raise VerdictError(
+            f"vet needs a signing key: --signing-key FILE or ${SIGNING_KEY_ENV} "
+            "(create one with `modelward keys generate`)"
+        )
+    private_key = read_private_key(signing_key)
+    recorded = ModelRef.parse(reference or model)
+    registry_url = registry or default_registry_url()
+    target = open_registry(registry_url) if publish else None
+    bundle = load_bundle(policy, data)
+    sig = signature_options(signature, key, certificate_chain, identity, issuer, trust_root)
+    evaluator = make_evaluator(engine.value, opa_url)
+    try:
+        facts = collect(model, collect_options(bundle, sig, bom))
+        decision = decide(facts, bundle, evaluator)
+    finally:
+        close_evaluator(evaluator)
+    write_output(RENDERERS[output_format.value](facts, decision), output)
+    if decision.outcome == "error":
+        _note("no verdict signed: the policy evaluation failed")
+        raise typer.Exit(EXIT_ERROR)
+    verdict = Verdict(
+        reference=recorded.canonical,
+        digest=facts.subject.digest,
+        created_at=utc_now(),
+        decision=decision,
+        facts=facts.to_json_dict(),
+    )
+    signed = sign_with_key(verdict, private_key)
+    _report(signed, recorded, reference is not None)
+    if target is not None:
+        target.put(signed)
+        _note(f"published to {registry_url}")
+    else:
+        _note("not published (pass --publish to store it in the registry)")
+    raise typer.Exit(OUTCOME_EXIT[decision.outcome])
+
+
+def _report(signed: SignedVerdict, recorded: ModelRef, overridden: bool) -> None:
+    _note(f"verdict: {signed.outcome.upper()} for {signed.reference}")
+    _note(f"signed by key {signed.key_id}")
+    if overridden:
+        _note("the verdict is recorded under --reference: admission will trust it for that URI")
+    if not recorded.pinned:
+        _note(
+            f"warning: {signed.reference} is not pinned (no commit or content digest); the "
+            "verdict covers the files vetted now, not whatever the name points at later"
+        )
+
+
+def _note(text: str) -> None:
+    typer.echo(text, err=True)

@@ -6,21 +6,55 @@ of the configured public keys *and* the signed reference is the one being looked
 
 from __future__ import annotations
 
+import base64
+import binascii
+import copy
+import hashlib
+import json
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from cryptography.hazmat.primitives.asymmetric import ec
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from securesystemslib.dsse import Envelope
+from securesystemslib.exceptions import VerificationError
+from securesystemslib.signer import (  # type: ignore[attr-defined]  # no __all__ upstream
+    CryptoSigner,
+    Key,
+    SSlibKey,
+)
 
 from modelward.engine.decision import Decision
-from modelward.engine.errors import Error
+from modelward.engine.verdict_keys import (
+    VerdictError,
+    generate_keypair,
+    key_id,
+    load_private_key,
+    load_public_key,
+)
+
+__all__ = [
+    "PAYLOAD_TYPE",
+    "VERDICT_SCHEMA",
+    "SignedVerdict",
+    "Verdict",
+    "VerdictCheck",
+    "VerdictError",
+    "VerdictKeys",
+    "generate_keypair",
+    "sign_verdict",
+    "utc_now",
+]
 
 PAYLOAD_TYPE = "application/vnd.modelward.verdict.v1+json"
 VERDICT_SCHEMA = "modelward.dev/verdict/v1"
-
-
-class VerdictError(Error):
-    """A key or verdict that cannot be read, written or signed."""
+ECDSA_SCHEME = "ecdsa-sha2-nistp256"
+#: How many checks ``VerdictKeys`` remembers (each holds one decoded verdict).
+MEMO_SIZE = 1024
 
 
 class Verdict(BaseModel):
@@ -41,6 +75,10 @@ class Verdict(BaseModel):
     def outcome(self) -> str:
         return self.decision.outcome
 
+    def payload(self) -> bytes:
+        """The exact bytes that are signed."""
+        return self.model_dump_json(by_alias=True).encode()
+
 
 @dataclass(frozen=True)
 class SignedVerdict:
@@ -53,6 +91,40 @@ class SignedVerdict:
     outcome: str
     key_id: str
 
+    @classmethod
+    def from_envelope(cls, envelope: dict[str, Any]) -> SignedVerdict:
+        """Index an envelope by its (unverified) payload; raise ``VerdictError`` when unreadable."""
+        try:
+            verdict = Verdict.model_validate_json(base64.b64decode(envelope["payload"]))
+            key = str(envelope["signatures"][0]["keyid"])
+        except (KeyError, IndexError, TypeError, ValueError, binascii.Error) as exc:
+            raise VerdictError(f"not a verdict envelope: {_short(exc)}") from None
+        return cls(
+            envelope=envelope,
+            reference=verdict.reference,
+            digest=verdict.digest,
+            created_at=verdict.created_at,
+            outcome=verdict.outcome,
+            key_id=key,
+        )
+
+    def to_json_dict(self) -> dict[str, Any]:
+        return {
+            "reference": self.reference,
+            "digest": self.digest,
+            "created_at": self.created_at,
+            "outcome": self.outcome,
+            "key_id": self.key_id,
+            "envelope": self.envelope,
+        }
+
+    def unverified_verdict(self) -> Verdict | None:
+        """The payload, decoded without checking the signature (for display only)."""
+        try:
+            return Verdict.model_validate_json(base64.b64decode(self.envelope["payload"]))
+        except (KeyError, TypeError, ValueError, binascii.Error):
+            return None
+
 
 @dataclass(frozen=True)
 class VerdictCheck:
@@ -64,26 +136,169 @@ class VerdictCheck:
     key_id: str | None = None
 
 
-def generate_keypair() -> tuple[bytes, bytes]:
-    """A new ECDSA P-256 key pair as (private key PEM, public key PEM)."""
-    raise NotImplementedError
+def utc_now() -> str:
+    """The current time as RFC 3339 UTC with microseconds (``...Z``)."""
+    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
-def sign_verdict(verdict: Verdict, private_key_pem: bytes) -> SignedVerdict:
-    raise NotImplementedError
+def sign_verdict(
+    verdict: Verdict, private_key_pem: bytes, password: bytes | None = None
+) -> SignedVerdict:
+    """Sign ``verdict`` with the ECDSA P-256 key in ``private_key_pem``."""
+    private_key = load_private_key(private_key_pem, password)
+    return sign_with_key(verdict, private_key)
+
+
+def sign_with_key(verdict: Verdict, private_key: ec.EllipticCurvePrivateKey) -> SignedVerdict:
+    public = private_key.public_key()
+    kid = key_id(public)
+    signer = CryptoSigner(private_key, _sslib_key(public, kid))
+    envelope = Envelope(verdict.payload(), PAYLOAD_TYPE, {})
+    envelope.sign(signer)
+    return SignedVerdict(
+        envelope=envelope.to_dict(),
+        reference=verdict.reference,
+        digest=verdict.digest,
+        created_at=verdict.created_at,
+        outcome=verdict.outcome,
+        key_id=kid,
+    )
+
+
+def _sslib_key(public: ec.EllipticCurvePublicKey, kid: str) -> SSlibKey:
+    return SSlibKey.from_crypto(public, keyid=kid, scheme=ECDSA_SCHEME)
+
+
+class _Untrusted(Exception):
+    def __init__(self, reason: str, key: str | None = None) -> None:
+        super().__init__(reason)
+        self.reason, self.key = reason, key
 
 
 class VerdictKeys:
-    """The public keys admission trusts."""
+    """The public keys admission trusts. ``check`` results are memoised (bounded LRU)."""
+
+    def __init__(self, keys: dict[str, SSlibKey], memo_size: int = MEMO_SIZE) -> None:
+        self._keys = dict(keys)
+        self._memo: OrderedDict[tuple[str, str], VerdictCheck] = OrderedDict()
+        self._memo_size = memo_size
+        self._lock = threading.Lock()
 
     @classmethod
-    def from_paths(cls, paths: list[Path]) -> VerdictKeys:
-        raise NotImplementedError
+    def from_paths(cls, paths: list[Path], *, memo_size: int = MEMO_SIZE) -> VerdictKeys:
+        pems: list[tuple[bytes, str]] = []
+        for path in paths:
+            try:
+                pems.append((path.read_bytes(), str(path)))
+            except OSError as exc:
+                raise VerdictError(f"{path}: cannot read the verdict key: {exc.strerror}") from None
+        return cls._from_sources(pems, memo_size)
 
     @classmethod
-    def from_pems(cls, pems: list[bytes]) -> VerdictKeys:
-        raise NotImplementedError
+    def from_pems(cls, pems: list[bytes], *, memo_size: int = MEMO_SIZE) -> VerdictKeys:
+        return cls._from_sources([(p, f"key {i + 1}") for i, p in enumerate(pems)], memo_size)
+
+    @classmethod
+    def _from_sources(cls, pems: list[tuple[bytes, str]], memo_size: int) -> VerdictKeys:
+        keys: dict[str, SSlibKey] = {}
+        for pem, source in pems:
+            public = load_public_key(pem, source)
+            kid = key_id(public)
+            keys[kid] = _sslib_key(public, kid)
+        return cls(keys, memo_size)
+
+    @property
+    def key_ids(self) -> list[str]:
+        return sorted(self._keys)
 
     def check(self, signed: SignedVerdict, reference: str) -> VerdictCheck:
         """Verify the envelope and that its payload names ``reference``; never raises."""
-        raise NotImplementedError
+        if not self._keys:
+            return VerdictCheck(False, "no verdict keys are configured; no verdict is trusted")
+        try:
+            digest = hashlib.sha256(
+                json.dumps(signed.envelope, sort_keys=True, separators=(",", ":")).encode()
+            ).hexdigest()
+        except Exception as exc:  # unhashable, circular or absurdly deep: not an envelope
+            return VerdictCheck(False, f"malformed envelope: {_short(exc)}")
+        memo_key = (digest, reference)
+        with self._lock:
+            cached = self._memo.get(memo_key)
+            if cached is not None:
+                self._memo.move_to_end(memo_key)
+                return cached
+        result = self._check(signed.envelope, reference)
+        with self._lock:
+            self._memo[memo_key] = result
+            while len(self._memo) > self._memo_size:
+                self._memo.popitem(last=False)
+        return result
+
+    def _check(self, envelope: Any, reference: str) -> VerdictCheck:
+        try:
+            kid, verdict = self._verify(envelope)
+        except _Untrusted as exc:
+            return VerdictCheck(False, exc.reason, key_id=exc.key)
+        except Exception as exc:  # whatever a hostile envelope does, it is not trusted
+            return VerdictCheck(False, f"malformed envelope: {_short(exc)}")
+        if verdict.reference != reference:
+            return VerdictCheck(
+                False,
+                f"the verdict was signed for {verdict.reference!r}, not {reference!r}",
+                key_id=kid,
+            )
+        return VerdictCheck(True, "", verdict, kid)
+
+    def _verify(self, raw: Any) -> tuple[str, Verdict]:
+        claimed = _claimed_key_ids(raw)
+        if raw["payloadType"] != PAYLOAD_TYPE:
+            raise _Untrusted(f"wrong payloadType {str(raw['payloadType'])[:100]!r}")
+        envelope = Envelope.from_dict(copy.deepcopy(raw))  # from_dict consumes its input
+        known: list[Key] = [self._keys[k] for k in claimed if k in self._keys]
+        if not known:
+            raise _Untrusted(
+                f"signed by unknown key id {', '.join(claimed)[:200]}; "
+                f"trusted: {', '.join(self.key_ids)}",
+                claimed[0],
+            )
+        try:
+            accepted = envelope.verify(known, 1)
+        except VerificationError:
+            raise _Untrusted(
+                f"bad signature: the envelope does not verify against {known[0].keyid}",
+                known[0].keyid,
+            ) from None
+        kid = next(iter(accepted))
+        try:
+            verdict = Verdict.model_validate_json(envelope.payload)
+        except ValidationError as exc:
+            raise _Untrusted(
+                f"the payload is not a valid verdict: {_first_error(exc)}", kid
+            ) from None
+        return kid, verdict
+
+
+def _claimed_key_ids(raw: Any) -> list[str]:
+    if not isinstance(raw, dict):
+        raise _Untrusted("malformed envelope: not a JSON object")
+    for field, kind in (("payloadType", str), ("payload", str), ("signatures", list)):
+        if not isinstance(raw.get(field), kind):
+            raise _Untrusted(f"malformed envelope: {field} missing or not a {kind.__name__}")
+    signatures = raw["signatures"]
+    if not signatures:
+        raise _Untrusted("the envelope carries no signature")
+    if not all(isinstance(s, dict) and isinstance(s.get("keyid"), str) for s in signatures):
+        raise _Untrusted("malformed envelope: every signature needs a keyid")
+    if not all(isinstance(s.get("sig"), str) for s in signatures):
+        raise _Untrusted("malformed envelope: every signature needs a sig")
+    return [str(s["keyid"]) for s in signatures]
+
+
+def _first_error(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    where = ".".join(str(p) for p in error["loc"]) or "(top)"
+    return f"{where}: {error['msg']}"
+
+
+def _short(exc: BaseException) -> str:
+    return (str(exc) or type(exc).__name__)[:200]

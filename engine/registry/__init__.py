@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from pathlib import Path
+from typing import Any, Protocol
 
 from modelward.engine.errors import Error
 from modelward.engine.verdicts import SignedVerdict
+
+SQLITE_PREFIX = "sqlite://"
+KUBERNETES_PREFIX = "kubernetes://"
 
 
 class RegistryUnavailable(Error):
@@ -26,6 +30,45 @@ class Registry(Protocol):
         ...
 
 
-def open_registry(url: str) -> Registry:
-    """``sqlite:///path/verdicts.db`` or a plain path (SQLite), or ``kubernetes://NAMESPACE``."""
-    raise NotImplementedError
+def open_registry(url: str, *, api_client: Any = None) -> Registry:
+    """``sqlite:///path/verdicts.db`` or a plain path (SQLite), or ``kubernetes://NAMESPACE``.
+
+    ``sqlite://`` is followed by the path as written: ``sqlite:///var/lib/v.db`` is absolute,
+    ``sqlite://v.db`` relative. For ``kubernetes://`` the API client comes from ``api_client``
+    or, when None, from in-cluster credentials or the kubeconfig (``kubeclient.api_client``).
+    """
+    if url.startswith(KUBERNETES_PREFIX):
+        return _kubernetes(url, url[len(KUBERNETES_PREFIX) :], api_client)
+    if url.startswith(SQLITE_PREFIX):
+        path = url[len(SQLITE_PREFIX) :]
+    elif "://" in url:
+        raise RegistryUnavailable(
+            f"{url}: unsupported registry URL; use sqlite:///PATH, a file path or "
+            "kubernetes://NAMESPACE"
+        )
+    else:
+        path = url
+    if not path:
+        raise RegistryUnavailable(f"{url}: the registry URL names no file")
+    from modelward.engine.registry.sqlite import SqliteRegistry
+
+    return SqliteRegistry(Path(path).expanduser())
+
+
+def _kubernetes(url: str, namespace: str, api_client: Any) -> Registry:
+    from modelward.engine.kubeclient import KubeAccessError
+    from modelward.engine.kubeclient import api_client as make_client
+    from modelward.engine.registry.kubernetes import NAMESPACE_NAME, KubernetesRegistry
+
+    if not NAMESPACE_NAME.fullmatch(namespace):
+        raise RegistryUnavailable(f"{url}: {namespace!r} is not a namespace name")
+    if api_client is None:
+        try:
+            api_client = make_client("auto")
+        except KubeAccessError as exc:
+            raise RegistryUnavailable(f"{url}: {exc}") from None
+    if api_client is None:
+        raise RegistryUnavailable(
+            f"{url}: no Kubernetes credentials (not in a cluster, no kubeconfig found)"
+        )
+    return KubernetesRegistry(namespace, api_client)
