@@ -1,12 +1,227 @@
-"""``modelward admission review|check`` and ``modelward audit``."""
+"""``modelward admission review|check`` and ``modelward audit``.
+
+Exit codes: 0 nothing would be denied, 1 something would be denied, 2 error.
+"""
 
 from __future__ import annotations
 
+import json
+import sys
+from collections.abc import Callable, Mapping
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
+
+from modelward.admission.cluster import controlled_by_workload, list_workloads, namespace_labels
+from modelward.admission.config import WebhookConfig, load_webhook_config
+from modelward.admission.core import (
+    MAX_BODY_BYTES,
+    AdmissionEnv,
+    ReviewResult,
+    parse_review,
+    review,
+)
+from modelward.admission.env import Lookup, build_env
+from modelward.admission.errors import InvalidReview
+from modelward.admission.manifests import (
+    ManifestError,
+    load_manifest,
+    object_namespace,
+    review_for,
+)
+from modelward.admission.report import render_json, render_table, would_deny
+from modelward.engine.errors import Error
+from modelward.engine.registry import open_registry
 
 admission_app = typer.Typer(help="Run the admission core without a cluster.", no_args_is_help=True)
 
+EXIT_ALLOW, EXIT_DENY = 0, 1
 
-def audit_command() -> None:
+
+class ReportFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="Webhook configuration (YAML); default: built-in."),
+]
+RegistryOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--registry",
+        help="Verdict registry instead of the configured one: a SQLite path, sqlite:///PATH "
+        "or kubernetes://NAMESPACE.",
+    ),
+]
+FormatOpt = Annotated[ReportFormat, typer.Option("--format", "-f", help="Report format.")]
+
+
+@admission_app.command("review")
+def review_command(
+    review_file: Annotated[Path, typer.Argument(help="AdmissionReview JSON ('-': stdin).")],
+    config: ConfigOpt = None,
+    labels: Annotated[
+        str | None,
+        typer.Option("--namespace-labels", help="Labels of the request's namespace: k=v,k2=v2."),
+    ] = None,
+    registry: RegistryOpt = None,
+) -> None:
+    """Answer one AdmissionReview as the webhook would; print the response review."""
+    body = _read_bytes(review_file)
+    parsed = parse_review(body)
+    known = parse_labels(labels) if labels is not None else None
+    settings = load_webhook_config(config)
+    labels_of = (lambda _namespace: known) if known is not None else None
+    result = _run(settings, registry, lambda env: [review(parsed, env)], namespace_labels=labels_of)
+    typer.echo(_dump(result[0].response))
+
+
+@admission_app.command("check")
+def check_command(
+    manifest: Annotated[Path, typer.Argument(help="YAML manifest (several documents, Lists).")],
+    config: ConfigOpt = None,
+    namespace: Annotated[
+        str | None,
+        typer.Option("--namespace", "-n", help="Namespace for objects that name none."),
+    ] = None,
+    output: FormatOpt = ReportFormat.table,
+    registry: RegistryOpt = None,
+) -> None:
+    """Review every workload of a manifest as a CREATE; exit 1 if any would be denied."""
+    objects = load_manifest(manifest)
+    settings = load_webhook_config(config)
+
+    def decide(env: AdmissionEnv) -> list[ReviewResult]:
+        results = []
+        for i, (number, obj) in enumerate(objects, start=1):
+            where = object_namespace(obj, namespace or "default")
+            request = review_for(obj, uid=f"modelward-check-{i}", namespace=where)
+            try:
+                results.append(review(request, env))
+            except InvalidReview as exc:
+                raise ManifestError(f"{manifest}: document {number}: {exc}") from None
+        return results
+
+    _report(_run(settings, registry, decide), output)
+
+
+def audit_command(
+    config: ConfigOpt = None,
+    kubeconfig: Annotated[
+        Path | None,
+        typer.Option("--kubeconfig", help="kubeconfig (default: $KUBECONFIG, ~/.kube/config)."),
+    ] = None,
+    namespace: Annotated[
+        str | None, typer.Option("--namespace", "-n", help="Audit one namespace.")
+    ] = None,
+    all_namespaces: Annotated[
+        bool, typer.Option("--all-namespaces", "-A", help="Audit every namespace (the default).")
+    ] = False,
+    output: FormatOpt = ReportFormat.table,
+    registry: RegistryOpt = None,
+    include_owned: Annotated[
+        bool,
+        typer.Option("--include-owned", help="Also list objects a listed workload controls."),
+    ] = False,
+) -> None:
     """Evaluate the workloads already running in a cluster and print a report."""
-    raise NotImplementedError
+    if namespace is not None and all_namespaces:
+        raise Error("--namespace and --all-namespaces exclude each other")
+    settings = load_webhook_config(config)
+    client = _cluster_client(settings, kubeconfig)
+    objects = [
+        obj
+        for obj in list_workloads(client, namespace)
+        if include_owned or not controlled_by_workload(obj)
+    ]
+    labels = namespace_labels(client)
+    lookup = _kubernetes_lookup(settings, registry, client)
+
+    def decide(env: AdmissionEnv) -> list[ReviewResult]:
+        results = []
+        for i, obj in enumerate(objects, start=1):
+            where = object_namespace(obj, "")
+            request = review_for(
+                obj, uid=f"modelward-audit-{i}", operation="UPDATE", namespace=where
+            )
+            results.append(review(request, env))
+        return results
+
+    results = _run(settings, registry, decide, lookup=lookup, namespace_labels=labels.get)
+    _report(results, output)
+
+
+def parse_labels(text: str) -> dict[str, str]:
+    """``k=v,k2=v2`` -> {"k": "v", "k2": "v2"}."""
+    labels: dict[str, str] = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise Error(f"--namespace-labels: {item!r} is not key=value")
+        labels[key.strip()] = value.strip()
+    return labels
+
+
+def _run(
+    settings: WebhookConfig,
+    registry: str | None,
+    decide: Callable[[AdmissionEnv], list[ReviewResult]],
+    *,
+    lookup: Lookup | None = None,
+    namespace_labels: Callable[[str], Mapping[str, str] | None] | None = None,
+) -> list[ReviewResult]:
+    if lookup is None and registry is not None:
+        lookup = open_registry(registry).get
+    env, close = build_env(settings, lookup=lookup, namespace_labels=namespace_labels)
+    try:
+        return decide(env)
+    finally:
+        close()
+
+
+def _report(results: list[ReviewResult], output: ReportFormat) -> None:
+    render = render_json if output is ReportFormat.json else render_table
+    typer.echo(render(results), nl=False)
+    raise typer.Exit(EXIT_DENY if would_deny(results) else EXIT_ALLOW)
+
+
+def _cluster_client(settings: WebhookConfig, kubeconfig: Path | None) -> Any:
+    from modelward.engine.kubeclient import api_client
+
+    access = settings.kubernetes.access
+    if kubeconfig is not None:
+        access = "kubeconfig"
+    elif access == "off":
+        access = "auto"
+    client = api_client(access, kubeconfig or settings.kubernetes.kubeconfig)
+    if client is None:
+        raise Error("no Kubernetes credentials: pass --kubeconfig or set $KUBECONFIG")
+    return client
+
+
+def _kubernetes_lookup(settings: WebhookConfig, registry: str | None, client: Any) -> Lookup | None:
+    """A ModelVerdict registry reached with the audit's own credentials, when one is used."""
+    if registry is not None and registry.startswith("kubernetes://"):
+        return open_registry(registry, api_client=client).get
+    if registry is None and settings.registry.type == "kubernetes":
+        return open_registry(f"kubernetes://{settings.registry.namespace}", api_client=client).get
+    return None
+
+
+def _read_bytes(path: Path) -> bytes:
+    """At most one byte more than a review may have (the parser then refuses it)."""
+    if str(path) == "-":
+        return sys.stdin.buffer.read(MAX_BODY_BYTES + 1)
+    try:
+        with path.open("rb") as stream:
+            return stream.read(MAX_BODY_BYTES + 1)
+    except OSError as exc:
+        raise Error(f"{path}: cannot read: {exc.strerror}") from None
+
+
+def _dump(value: Any) -> str:
+    return json.dumps(value, indent=2)

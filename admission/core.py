@@ -7,15 +7,50 @@ review`` and in tests. The HTTP server only parses, calls and serialises.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from modelward.admission.config import WebhookConfig
-from modelward.engine.decision import Decision
+from modelward.admission.context import request_context
+from modelward.admission.errors import InvalidReview, MalformedObject
+from modelward.admission.extract import extract_references
+from modelward.admission.judge import ModelResult, failure, judge_all, unique
+from modelward.admission.modes import NamespacePolicy, namespace_policy
+from modelward.admission.records import audit_record, bare_record
+from modelward.admission.request import (
+    API_VERSIONS,
+    JUDGED_OPERATIONS,
+    MAX_BODY_BYTES,
+    AdmissionRequest,
+    load_body,
+    read_request,
+)
+from modelward.admission.responses import (
+    MAX_MESSAGE_BYTES,
+    clean,
+    cut_bytes,
+    deny_message,
+    response,
+    warning_lines,
+)
+from modelward.engine.decision import Decision, PolicyFinding
 from modelward.engine.verdicts import SignedVerdict, VerdictKeys
 
-MAX_BODY_BYTES = 3 * 1024 * 1024  # the API server's own request limit is 3 MiB
+__all__ = [
+    "MAX_BODY_BYTES",
+    "AdmissionEnv",
+    "ReviewResult",
+    "deny_review",
+    "parse_review",
+    "review",
+]
+
+MALFORMED_OBJECT = "malformed-object"
+INTERNAL_ERROR = "internal-error"
+TOO_MANY_MODELS = "too-many-models"
+MAX_MODELS = 128  # (container, model) evaluations per request; more is denied, not evaluated
 
 
 @dataclass(frozen=True)
@@ -32,17 +67,117 @@ class ReviewResult:
     response: dict[str, Any]  # the AdmissionReview to send back (same apiVersion as the request)
     audit: dict[str, Any]  # one JSON-lines audit record for this decision
 
+    @property
+    def allowed(self) -> bool:
+        return bool(self.response["response"]["allowed"])
+
 
 def parse_review(body: bytes) -> dict[str, Any]:
     """Parse a request body; raise ``InvalidReview`` (HTTP 400) when it is not a review."""
-    raise NotImplementedError
+    return load_body(body)
 
 
 def review(admission_review: Mapping[str, Any], env: AdmissionEnv) -> ReviewResult:
-    """Decide one parsed review; never raises for a well-formed review (fail closed: deny)."""
-    raise NotImplementedError
+    """Decide one parsed review; never raises for a well-formed review (fail closed: deny).
+
+    A review that is not well formed raises ``InvalidReview``.
+    """
+    started = time.perf_counter()
+    request = read_request(admission_review)
+    try:
+        return _review(request, env, started)
+    except Exception as exc:  # whatever went wrong, the answer is a deny, never an allow
+        reason = f"internal error: {type(exc).__name__}: {exc}"
+        try:
+            problem = failure(INTERNAL_ERROR, reason)
+            return _decided(request, _mode(env, request), [], [problem], started)
+        except Exception:
+            return deny_review(admission_review, reason)
 
 
 def deny_review(admission_review: Mapping[str, Any], reason: str) -> ReviewResult:
     """A deny for ``admission_review`` with ``reason`` (deadline passed, internal error)."""
-    raise NotImplementedError
+    try:
+        request = read_request(admission_review)
+    except InvalidReview:
+        message = cut_bytes(clean(reason), MAX_MESSAGE_BYTES)
+        api_version, uid = _envelope(admission_review)
+        return ReviewResult(
+            response(api_version, uid, allowed=False, message=message),
+            bare_record(admission_review, message=message),
+        )
+    message = cut_bytes(clean(f"{request.workload} is denied: {reason}"), MAX_MESSAGE_BYTES)
+    answer = response(request.api_version, request.uid, allowed=False, message=message)
+    record = audit_record(
+        request, mode=None, exempt=False, allowed=False, would_deny=True, message=message
+    )
+    return ReviewResult(answer, record)
+
+
+def _review(request: AdmissionRequest, env: AdmissionEnv, started: float) -> ReviewResult:
+    namespace = _mode(env, request)
+    if request.operation not in JUDGED_OPERATIONS or namespace.exempt:
+        return _decided(request, namespace, [], [], started)
+    try:
+        refs = extract_references(request.object or {}, annotation=env.config.reference_annotation)
+    except MalformedObject as exc:
+        problem = failure(
+            MALFORMED_OBJECT, f"the {request.kind} has a field of the wrong type: {exc}"
+        )
+        return _decided(request, namespace, [], [problem], started)
+    refs = unique(refs)
+    if len(refs) > MAX_MODELS:
+        reason = f"{len(refs)} model references, more than the {MAX_MODELS} one request may carry"
+        return _decided(request, namespace, [], [failure(TOO_MANY_MODELS, reason)], started)
+    models = judge_all(refs, request_context(request, namespace), env) if refs else []
+    return _decided(request, namespace, models, [], started)
+
+
+def _mode(env: AdmissionEnv, request: AdmissionRequest) -> NamespacePolicy:
+    return namespace_policy(env.config, request.namespace, env.namespace_labels)
+
+
+def _decided(
+    request: AdmissionRequest,
+    namespace: NamespacePolicy,
+    models: Sequence[ModelResult],
+    problems: Sequence[PolicyFinding],
+    started: float,
+) -> ReviewResult:
+    """Apply the mode to the findings and build the answer and its audit record."""
+    would_deny = bool(problems) or any(m.deny for m in models)
+    mode = namespace.mode
+    allowed = not would_deny or mode != "enforce"
+    message = deny_message(request.workload, models, problems) if would_deny else ""
+    notes = [namespace.note] if namespace.note else []
+    warnings = (
+        []
+        if mode == "dry-run"
+        else warning_lines(models, deny_as_warnings=mode == "warn", problems=problems, notes=notes)
+    )
+    answer = response(
+        request.api_version, request.uid, allowed=allowed, message=message, warnings=warnings
+    )
+    record = audit_record(
+        request,
+        mode=mode,
+        exempt=namespace.exempt,
+        allowed=allowed,
+        would_deny=would_deny,
+        models=models,
+        message=message,
+        problems=[p.id for p in problems],
+        seconds=time.perf_counter() - started,
+    )
+    return ReviewResult(answer, record)
+
+
+def _envelope(admission_review: Any) -> tuple[str, str]:
+    """The apiVersion and uid to answer with, from a review that may be malformed."""
+    if not isinstance(admission_review, Mapping):
+        return "admission.k8s.io/v1", ""
+    api_version = admission_review.get("apiVersion")
+    request = admission_review.get("request")
+    uid = request.get("uid") if isinstance(request, Mapping) else None
+    version = api_version if api_version in API_VERSIONS else API_VERSIONS[0]
+    return str(version), uid if isinstance(uid, str) else ""

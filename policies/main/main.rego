@@ -32,9 +32,33 @@ warn contains expired_exemption(e) if {
 	not active(e)
 }
 
-policy_deny contains f if some f in data.modelward.policies[_][_].deny
+policy_deny contains f if {
+	some category, group in data.modelward.policies
+	applies(category)
+	some f in group[_].deny
+}
 
-policy_warn contains f if some f in data.modelward.policies[_][_].warn
+policy_warn contains f if {
+	some category, group in data.modelward.policies
+	applies(category)
+	some f in group[_].warn
+}
+
+# At admission the model facts come from a signed verdict. Policies that judge those facts apply
+# only when the verdict verified; without one the facts are a stub naming the reference, and the
+# admission policies report the missing or untrusted verdict instead. The admission policies
+# always apply, and so do the policies about the reference unless it could not be resolved
+# (then the stub has nothing to judge and admission.reference reports it).
+applies(category) if category == "admission"
+
+applies(category) if {
+	category == "reference"
+	not is_string(input.admission.reference.unresolvable)
+}
+
+applies(_) if not input.admission
+
+applies(_) if input.admission.verdict.trusted == true
 
 exemptions := lib.config("exemptions", [])
 

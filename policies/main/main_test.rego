@@ -132,3 +132,40 @@ test_leap_day_expiry_is_valid if {
 	cfg := {"exemptions": [exemption({"expires": "2028-02-29"})]}
 	count(main.deny) == 0 with input as unpinned with data.modelward.config as cfg with time.now_ns as jan_1_2026
 }
+
+# -- admission: which policies see the facts -----------------------------------------------------
+
+# An admission input for the unpinned model above, with the verdict given. With require_model_card
+# the facts alone deny it (model-card-required).
+admitted(verdict) := object.union(unpinned, {"admission": {
+	"reference": {"raw": "hf://org/m@main", "reference": "hf://org/m@main", "unresolvable": null, "trust_remote_code": false},
+	"verdict": verdict,
+}})
+
+card_required := {"require_model_card": true}
+
+trusted_verdict := {"present": true, "trusted": true, "reason": "", "outcome": "allow", "deny": []}
+
+forged_verdict := {"present": true, "trusted": false, "reason": "signature does not verify", "outcome": null, "deny": []}
+
+test_model_facts_policies_apply_on_a_trusted_verdict if {
+	ids(main.deny) == {"unpinned-reference", "model-card-required"} with input as admitted(trusted_verdict)
+		with data.modelward.config as card_required
+}
+
+test_model_facts_policies_ignore_an_untrusted_verdict if {
+	ids(main.deny) == {"unpinned-reference", "verdict-untrusted"} with input as admitted(forged_verdict)
+		with data.modelward.config as card_required
+}
+
+test_model_facts_policies_apply_without_admission if {
+	ids(main.deny) == {"unpinned-reference", "model-card-required"} with input as unpinned
+		with data.modelward.config as card_required
+}
+
+test_reference_policies_skip_an_unresolvable_reference if {
+	doc := object.union(admitted({"present": false, "trusted": false}), {"admission": {"reference": {
+		"raw": "$(MODEL)", "reference": null, "origin": "args", "unresolvable": "an environment variable",
+	}}})
+	ids(main.deny) == {"model-reference-unresolvable"} with input as doc with data.modelward.config as card_required
+}

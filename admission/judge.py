@@ -1,0 +1,119 @@
+"""One policy evaluation per (container, model reference) of a workload."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+from modelward.admission.context import VerdictView, find_verdict, policy_input, resolved
+from modelward.admission.extract import ModelReference
+from modelward.engine.decision import PolicyFinding
+from modelward.engine.errors import Error
+from modelward.engine.refs import ModelRef
+
+if TYPE_CHECKING:
+    from modelward.admission.core import AdmissionEnv
+
+REGISTRY_UNAVAILABLE = "registry-unavailable"
+EVALUATION_ERROR = "evaluation-error"
+UNKNOWN_VERDICT = VerdictView(present=False, trusted=False, reason="the registry did not answer")
+
+
+@dataclass(frozen=True)
+class ModelResult:
+    """The findings for one model reference of one container."""
+
+    ref: ModelReference
+    verdict: VerdictView
+    deny: tuple[PolicyFinding, ...] = ()
+    warn: tuple[PolicyFinding, ...] = ()
+
+    @property
+    def model(self) -> str:
+        return self.ref.reference or self.ref.raw
+
+    def to_audit(self) -> dict[str, Any]:
+        return {
+            "reference": self.ref.reference,
+            "raw": self.ref.raw,
+            "container": self.ref.container,
+            "origin": self.ref.origin,
+            "verdict": self.verdict.to_audit(),
+            "deny": [f.id for f in self.deny],
+            "warn": [f.id for f in self.warn],
+        }
+
+
+def failure(rule_id: str, msg: str) -> PolicyFinding:
+    """A deny the core itself reports when it cannot decide (fail closed)."""
+    return PolicyFinding(id=rule_id, msg=msg, severity="high", title=rule_id, policy="admission")
+
+
+def unique(refs: Iterable[ModelReference]) -> list[ModelReference]:
+    """One entry per (container, reference); a duplicate's trust_remote_code is kept."""
+    seen: dict[tuple[str | None, str, str | None], ModelReference] = {}
+    for ref in refs:
+        key = (ref.container, ref.reference or ref.raw, ref.unresolvable)
+        known = seen.get(key)
+        if known is None:
+            seen[key] = ref
+        elif ref.trust_remote_code and not known.trust_remote_code:
+            seen[key] = replace(known, trust_remote_code=True)
+    return list(seen.values())
+
+
+def judge_all(
+    refs: Iterable[ModelReference], context: dict[str, Any], env: AdmissionEnv
+) -> list[ModelResult]:
+    """Evaluate every reference; a registry lookup happens once per reference and request."""
+    verdicts: dict[str, VerdictView | Error] = {}
+
+    def verdict_of(reference: str) -> VerdictView | Error:
+        if reference not in verdicts:
+            verdicts[reference] = _lookup(reference, env)
+        return verdicts[reference]
+
+    return [judge(ref, context, env, verdict_of) for ref in unique(refs)]
+
+
+def judge(
+    ref: ModelReference,
+    context: dict[str, Any],
+    env: AdmissionEnv,
+    verdict_of: Callable[[str], VerdictView | Error],
+) -> ModelResult:
+    ref, parsed = resolved(ref)
+    verdict: VerdictView | Error = UNKNOWN_VERDICT
+    if ref.reference is not None:
+        verdict = verdict_of(ref.reference)
+    if isinstance(verdict, Error):
+        msg = f"the verdict registry is unavailable: {verdict}"
+        return ModelResult(ref, UNKNOWN_VERDICT, deny=(failure(REGISTRY_UNAVAILABLE, msg),))
+    if ref.reference is None:
+        verdict = VerdictView(present=False, trusted=False, reason="the reference is unresolvable")
+    return _evaluate(ref, parsed, verdict, context, env)
+
+
+def _lookup(reference: str, env: AdmissionEnv) -> VerdictView | Error:
+    try:
+        return find_verdict(reference, env.lookup, env.keys)
+    except Error as exc:  # RegistryUnavailable, or a registry that cannot read its own entry
+        return exc
+
+
+def _evaluate(
+    ref: ModelReference,
+    parsed: ModelRef | None,
+    verdict: VerdictView,
+    context: dict[str, Any],
+    env: AdmissionEnv,
+) -> ModelResult:
+    try:
+        decision = env.evaluate(policy_input(ref, parsed, verdict, context))
+    except Error as exc:
+        return ModelResult(ref, verdict, deny=(failure(EVALUATION_ERROR, str(exc)),))
+    if decision.outcome == "error":
+        reason = decision.error or "the policy engine gave no reason"
+        return ModelResult(ref, verdict, deny=(failure(EVALUATION_ERROR, reason),))
+    return ModelResult(ref, verdict, tuple(decision.deny), tuple(decision.warn))

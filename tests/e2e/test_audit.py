@@ -1,0 +1,189 @@
+"""``modelward audit`` against a real kube-apiserver: workloads created here, judged as running.
+
+Verdicts come from a SQLite registry, or from ModelVerdict resources in the cluster itself.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from kubernetes import client, config
+
+from modelward.engine.registry import open_registry
+from tests.admission.core_helpers import (
+    REFERENCE,
+    REVISION,
+    container,
+    deployment,
+    pod,
+    signed_verdict,
+    vetting_keys,
+)
+from tests.cli.helpers import run
+from tests.e2e.kube import Cluster, cluster_fixture
+
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parents[2]
+VERDICT_CRD = REPO / "charts" / "modelward" / "crds" / "modelverdicts.yaml"
+UNVETTED = f"hf://acme/unvetted@{REVISION}"
+MODE = "modelward.dev/mode"
+
+kube_cluster = cluster_fixture("module")
+
+
+def inference_service_crd() -> dict[str, Any]:
+    """Enough of KServe's CRD for the API server to store InferenceServices."""
+    schema = {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": "inferenceservices.serving.kserve.io"},
+        "spec": {
+            "group": "serving.kserve.io",
+            "scope": "Namespaced",
+            "names": {"plural": "inferenceservices", "singular": "inferenceservice",
+                      "kind": "InferenceService", "shortNames": ["isvc"]},
+            "versions": [{"name": "v1beta1", "served": True, "storage": True,
+                          "schema": {"openAPIV3Schema": schema}}],
+        },
+    }  # fmt: skip
+
+
+def apply_crd(api: client.ApiClient, body: dict[str, Any]) -> None:
+    extensions = client.ApiextensionsV1Api(api)
+    extensions.create_custom_resource_definition(body)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        crd = extensions.read_custom_resource_definition(body["metadata"]["name"])
+        if any(c.type == "Established" and c.status == "True" for c in crd.status.conditions or []):
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"{body['metadata']['name']} was not established")
+
+
+def create_namespace(core: client.CoreV1Api, name: str, labels: dict[str, str]) -> None:
+    core.create_namespace({"apiVersion": "v1", "kind": "Namespace",
+                           "metadata": {"name": name, "labels": labels}})  # fmt: skip
+
+
+def owned_replica_set(owner: dict[str, Any], model: str) -> dict[str, Any]:
+    replica_set = deployment(container("server", model=model), name="vetted-5d8f")
+    replica_set["kind"] = "ReplicaSet"
+    replica_set["metadata"]["ownerReferences"] = [{
+        "apiVersion": "apps/v1", "kind": "Deployment", "name": owner["metadata"]["name"],
+        "uid": owner["metadata"]["uid"], "controller": True,
+    }]  # fmt: skip
+    return replica_set
+
+
+@pytest.fixture(scope="module")
+def cluster(kube_cluster: Cluster) -> Iterator[Cluster]:
+    """Namespaces in each mode with vetted, unvetted and model-less workloads."""
+    api = config.new_client_from_config(config_file=str(kube_cluster.kubeconfig_path))
+    core, apps = client.CoreV1Api(api), client.AppsV1Api(api)
+    apply_crd(api, inference_service_crd())
+    apply_crd(api, yaml.safe_load(VERDICT_CRD.read_text()))
+    for name, labels in [("audit-prod", {}), ("audit-warn", {MODE: "warn"}), ("audit-exempt", {}),
+                         ("audit-clean", {}), ("modelward", {})]:  # fmt: skip
+        create_namespace(core, name, labels)
+    vetted = apps.create_namespaced_deployment(
+        "audit-prod", deployment(container("server", model=REFERENCE), name="vetted")
+    ).to_dict()
+    apps.create_namespaced_replica_set("audit-prod", owned_replica_set(vetted, UNVETTED))
+    apps.create_namespaced_deployment("audit-prod", deployment(name="nginx"))
+    core.create_namespaced_pod("audit-prod", pod(container("vllm", model=UNVETTED), name="rogue"))
+    isvc = {"apiVersion": "serving.kserve.io/v1beta1", "kind": "InferenceService",
+            "metadata": {"name": "minilm"},
+            "spec": {"predictor": {"model": {"modelFormat": {"name": "huggingface"},
+                                             "storageUri": REFERENCE}}}}  # fmt: skip
+    client.CustomObjectsApi(api).create_namespaced_custom_object(
+        "serving.kserve.io", "v1beta1", "audit-prod", "inferenceservices", isvc
+    )
+    core.create_namespaced_pod("audit-warn", pod(container("vllm", model=UNVETTED), name="risky"))
+    core.create_namespaced_pod("audit-exempt", pod(container("v", model=UNVETTED), name="legacy"))
+    apps.create_namespaced_deployment(
+        "audit-clean", deployment(container("server", model=REFERENCE), name="vetted")
+    )
+    open_registry("kubernetes://modelward", api_client=api).put(signed_verdict())
+    api.close()
+    yield kube_cluster
+
+
+@pytest.fixture(scope="module")
+def settings(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Webhook configurations trusting the vetting key: SQLite and in-cluster registries."""
+    folder = tmp_path_factory.mktemp("audit")
+    (folder / "vetting.pub").write_bytes(vetting_keys()[1])
+    open_registry(str(folder / "verdicts.db")).put(signed_verdict())
+    common = {"verdict_keys": ["vetting.pub"], "exempt_namespaces": ["audit-exempt"]}
+    sqlite = {**common, "registry": {"type": "sqlite", "path": "verdicts.db"}}
+    kube = {**common, "registry": {"type": "kubernetes", "namespace": "modelward"}}
+    paths = {"sqlite": folder / "sqlite.yaml", "kubernetes": folder / "kube.yaml"}
+    paths["sqlite"].write_text(yaml.safe_dump(sqlite))
+    paths["kubernetes"].write_text(yaml.safe_dump(kube))
+    return paths
+
+
+def audit(cluster: Cluster, settings: Path, *args: str) -> tuple[int, str, str]:
+    proc = run("audit", "--kubeconfig", str(cluster.kubeconfig_path), "--config", str(settings),
+               *args)  # fmt: skip
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def table(stdout: str) -> list[list[str]]:
+    return [line.split() for line in stdout.splitlines()[1:-1]]
+
+
+def test_audit_reports_every_running_model(cluster: Cluster, settings: dict[str, Path]) -> None:
+    code, out, err = audit(cluster, settings["sqlite"])
+    assert code == 1, out + err
+    rows = table(out)
+    assert ["Pod", "audit-prod/rogue", "vllm", UNVETTED, "deny", "model-unvetted"] in rows
+    assert ["Deployment", "audit-prod/vetted", "server", REFERENCE, "allow", "-"] in rows
+    assert ["Pod", "audit-warn/risky", "vllm", UNVETTED, "deny", "model-unvetted"] in rows
+    isvc = ["InferenceService", "audit-prod/minilm", "spec.predictor.model.storageUri"]
+    assert [*isvc, REFERENCE, "allow", "-"] in rows  # the CRD exists, so it is listed
+    assert ["Pod", "audit-exempt/legacy", "-", "-", "exempt", "-"] in rows
+    assert not any(r[1] == "audit-prod/vetted-5d8f" for r in rows)  # judged through its owner
+    assert not any(r[1] == "audit-prod/nginx" for r in rows)  # no model, no line
+
+
+def test_owned_objects_are_listed_on_request(cluster: Cluster, settings: dict[str, Path]) -> None:
+    code, out, _ = audit(
+        cluster, settings["sqlite"], "--namespace", "audit-prod", "--include-owned"
+    )
+    assert code == 1
+    assert ["ReplicaSet", "audit-prod/vetted-5d8f", "server", UNVETTED, "deny", "model-unvetted"] \
+        in table(out)  # fmt: skip
+
+
+def test_audit_json_shows_the_mode(cluster: Cluster, settings: dict[str, Path]) -> None:
+    code, out, err = audit(cluster, settings["sqlite"], "-n", "audit-warn", "--format", "json")
+    assert code == 1, err
+    [risky] = json.loads(out)["workloads"]
+    assert (risky["kind"], risky["name"], risky["mode"]) == ("Pod", "risky", "warn")
+    assert risky["allowed"] is True and risky["would_deny"] is True
+    assert risky["warnings"][0].startswith("would deny: model-unvetted")
+
+
+@pytest.mark.parametrize("registry", ["sqlite", "kubernetes"])
+def test_a_clean_namespace_passes(
+    cluster: Cluster, settings: dict[str, Path], registry: str
+) -> None:
+    code, out, err = audit(cluster, settings[registry], "--namespace", "audit-clean")
+    assert code == 0, out + err
+    assert table(out) == [["Deployment", "audit-clean/vetted", "server", REFERENCE, "allow", "-"]]
+
+
+def test_audit_errors_exit_2(cluster: Cluster, settings: dict[str, Path], tmp_path: Path) -> None:
+    code, _, err = audit(cluster, settings["sqlite"], "-n", "x", "--all-namespaces")
+    assert code == 2 and "exclude each other" in err
+    proc = run("audit", "--kubeconfig", str(tmp_path / "missing"))
+    assert proc.returncode == 2 and "kubeconfig" in proc.stderr
