@@ -127,14 +127,25 @@ def lay_out_mounts(docs: list[dict[str, Any]], root: Path, ca: CertAuthority) ->
 
 def start_webhook(root: Path, cluster: Cluster, ca: CertAuthority) -> Webhook:
     port = free_port()
-    stdout_path, stderr_path = root / "webhook.out", root / "webhook.err"
-    env = dict(os.environ, KUBECONFIG=str(cluster.kubeconfig_path))
-    env.pop("KUBERNETES_SERVICE_HOST", None)
     argv = [str(MODELWARD), "webhook", "serve", "--host", "127.0.0.1", "--port", str(port),
             "--tls-cert", str(root / "tls" / "tls.crt"), "--tls-key", str(root / "tls" / "tls.key"),
             "--config", str(root / "config" / "webhook.yaml")]  # fmt: skip
+    return wait_ready(argv, root, ca, port, kubeconfig=cluster.kubeconfig_path)
+
+
+def wait_ready(
+    argv: list[str], root: Path, ca: CertAuthority, port: int, kubeconfig: Path | None = None
+) -> Webhook:
+    """Start ``argv`` (a ``webhook serve`` command) in ``root`` and wait until /readyz is 200."""
+    stdout_path, stderr_path = root / "webhook.out", root / "webhook.err"
+    env = dict(os.environ)
+    if kubeconfig is not None:
+        env["KUBECONFIG"] = str(kubeconfig)
+    env.pop("KUBERNETES_SERVICE_HOST", None)
     with stdout_path.open("wb") as out, stderr_path.open("wb") as err:
-        process = subprocess.Popen(argv, stdout=out, stderr=err, env=env, cwd=root)
+        process = subprocess.Popen(
+            argv, stdout=out, stderr=err, env=env, cwd=root, start_new_session=True
+        )
     context = ssl.create_default_context(cadata=ca.cert_pem.decode())
     webhook = Webhook(f"https://127.0.0.1:{port}", root, process, stdout_path, stderr_path, context)
     deadline = time.monotonic() + 60

@@ -43,7 +43,7 @@ from tests.e2e.kube import REPO, CertAuthority, Cluster, cluster_fixture
 
 pytestmark = pytest.mark.slow
 
-kube_cluster = cluster_fixture()
+kube_cluster = cluster_fixture("module")
 
 MODEL = REPO / ".cache" / "models" / "all-minilm-l6-v2"
 VETTED = "hf://sentence-transformers/all-MiniLM-L6-v2@7dbbc90392e2f80f3d3c277d6e90027e55de9125"
