@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 MW := $(BIN)/modelward
 export RUST_BACKTRACE := 0
 
-.PHONY: setup demo test lint typecheck layers rego pytest tools models docs bench-hash bench-eval bench-scan fuzz clean
+.PHONY: setup demo test lint typecheck layers rego pytest tools models docs bench-hash bench-eval bench-scan bench-admission fuzz clean
 
 ## Set up the virtual environment from the lock file (installs uv first if needed).
 setup:
@@ -70,6 +70,10 @@ fuzz: setup
 
 bench-eval: setup models tools
 	$(BIN)/python bench/eval.py
+
+## Webhook latency and throughput over HTTPS, then behind a real kube-apiserver (dryRun pods).
+bench-admission: setup models tools
+	$(BIN)/python bench/admission.py
 
 clean:
 	rm -rf $(VENV) build .cache/demo .mypy_cache .pytest_cache .ruff_cache

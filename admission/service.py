@@ -1,0 +1,182 @@
+"""``AdmissionService``: the webhook's state (policies, caches, evaluators) and one request.
+
+``start()`` loads everything in a background thread, so the HTTP server can answer health and
+readiness probes meanwhile: the Kubernetes API client, the watch-fed ``ModelVerdict`` cache
+(registry type ``kubernetes``), the watch-fed namespace labels, then the admission environment
+(``build_env``) and, for the embedded engine, the evaluation worker processes. Until then every
+review is denied with the reason. ``handle`` is thread-safe.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gc
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from modelward.admission.config import WebhookConfig
+from modelward.admission.core import AdmissionEnv, ReviewResult, deny_review, parse_review, review
+from modelward.admission.errors import ConfigError, InvalidReview
+from modelward.admission.evalpool import EvalPool, WorkerFailed
+from modelward.admission.lookupcache import FileLookupCache
+from modelward.admission.namespaces import NamespaceCache
+from modelward.engine.errors import Error
+
+log = logging.getLogger("modelward.admission.service")
+
+Handled = tuple[int, bytes, dict[str, Any] | None]
+
+
+class AdmissionService:
+    """Everything a review needs, loaded once; ``handle`` answers one request body."""
+
+    def __init__(self, config: WebhookConfig, *, eval_workers: int = 2) -> None:
+        self.config = config
+        self._eval_workers = eval_workers
+        self._env: AdmissionEnv | None = None
+        self._close_env: Callable[[], None] | None = None
+        self._pool: EvalPool | None = None
+        self._verdicts: Any = None  # VerdictCache when the registry is kubernetes
+        self._namespaces: NamespaceCache | None = None
+        self._error = ""
+        self._loading = threading.Thread(target=self._load, name="webhook-load", daemon=True)
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Begin loading in the background; ``ready()`` says when it is done."""
+        self._loading.start()
+
+    def wait_loaded(self, timeout: float | None = None) -> bool:
+        self._loading.join(timeout)
+        return not self._loading.is_alive()
+
+    def close(self) -> None:
+        for part in (self._verdicts, self._namespaces, self._pool):
+            if part is not None:
+                _quietly(part.stop if hasattr(part, "stop") else part.close)
+        if self._close_env is not None:
+            _quietly(self._close_env)
+
+    def _load(self) -> None:
+        try:
+            self._build()
+        except Error as exc:
+            self._error = exc.diagnostics()
+            log.error("the webhook cannot decide: %s", self._error)
+        except Exception as exc:  # a bug: stay not ready and deny, with the reason
+            self._error = f"internal error while loading: {type(exc).__name__}: {exc}"
+            log.exception("the webhook cannot decide")
+        else:
+            gc.freeze()  # the loaded state lives on: keep it out of every later collection
+            log.info("policies loaded (engine %s)", self.config.engine)
+
+    def _build(self) -> None:
+        from modelward.admission.env import build_env, registry_lookup
+        from modelward.engine.kubeclient import api_client
+
+        config = self.config
+        client = api_client(config.kubernetes.access, config.kubernetes.kubeconfig)
+        if config.registry.type == "sqlite":
+            lookup: Callable[[str], Any] = FileLookupCache(
+                registry_lookup(config), config.registry.path
+            )
+        else:
+            if client is None:
+                raise ConfigError(
+                    "registry type kubernetes needs access to the API server, but "
+                    f"kubernetes.access is {config.kubernetes.access!r} and found no credentials"
+                )
+            from modelward.engine.registry.kubernetes_cache import VerdictCache
+
+            self._verdicts = VerdictCache(config.registry.namespace, client)
+            self._verdicts.start()
+            lookup = self._verdicts.get
+        labels: Callable[[str], Mapping[str, str] | None] = _no_labels
+        if client is not None:
+            self._namespaces = NamespaceCache(client)
+            self._namespaces.start()
+            labels = self._namespaces.labels
+        env, self._close_env = build_env(config, lookup=lookup, namespace_labels=labels)
+        if config.engine == "embedded":
+            self._pool = EvalPool(config, self._eval_workers)
+            try:
+                self._pool.start()
+            except WorkerFailed as exc:
+                raise ConfigError(str(exc)) from None
+            env = dataclasses.replace(env, evaluate=self._pool.evaluate)
+        self._env = env
+
+    # --- state -------------------------------------------------------------------------------
+
+    def ready(self) -> tuple[bool, str]:
+        """(True, "") once policies are loaded and every cache has synced; else the reason."""
+        if self._error:
+            return False, self._error
+        if self._env is None:
+            return False, "loading the policies"
+        if self._verdicts is not None and not self._verdicts.synced:
+            error = self._verdicts.last_error
+            return False, "the ModelVerdict cache has not synced yet" + (
+                f": {error}" if error else ""
+            )
+        if self._namespaces is not None and not self._namespaces.synced:
+            error = self._namespaces.error
+            return False, "the namespace cache has not synced yet" + (f": {error}" if error else "")
+        return True, ""
+
+    def synced(self) -> dict[str, bool]:
+        """Per cache (``verdicts``, ``namespaces``): has it synced? A cache not used counts."""
+        return {
+            "verdicts": self._verdicts is None or bool(self._verdicts.synced),
+            "namespaces": self._namespaces is None or self._namespaces.synced,
+        }
+
+    # --- requests ----------------------------------------------------------------------------
+
+    def handle(self, body: bytes, deadline: float | None = None) -> Handled:
+        """(HTTP status, response body, audit record or None) for one request body."""
+        try:
+            parsed = self.parse(body)
+        except InvalidReview as exc:
+            return 400, error_body(str(exc)), None
+        result = self.decide(parsed, deadline)
+        return 200, encode(result.response), result.audit
+
+    def parse(self, body: bytes) -> dict[str, Any]:
+        return parse_review(body)
+
+    def decide(self, parsed: Mapping[str, Any], deadline: float | None = None) -> ReviewResult:
+        """Review ``parsed``; evaluations must end by ``deadline`` (``time.monotonic()``)."""
+        env = self._env
+        if env is None or self._error:
+            return self.fail(parsed, f"the webhook is not ready: {self.ready()[1]}")
+        if self._pool is not None:
+            self._pool.set_deadline(deadline or time.monotonic() + self.config.deadline_seconds)
+        return review(parsed, env)
+
+    def fail(self, parsed: Mapping[str, Any], reason: str) -> ReviewResult:
+        return deny_review(parsed, reason)
+
+
+def encode(document: Mapping[str, Any]) -> bytes:
+    return json.dumps(document, separators=(",", ":")).encode()
+
+
+def error_body(message: str) -> bytes:
+    return encode({"error": message})
+
+
+def _no_labels(namespace: str) -> Mapping[str, str] | None:
+    return None
+
+
+def _quietly(call: Callable[[], object]) -> None:
+    try:
+        call()
+    except Exception as exc:  # closing must go on with the other parts
+        log.warning("while closing: %s", exc)
