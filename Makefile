@@ -4,6 +4,8 @@ UV_VERSION := 0.13.8
 VENV := .venv
 BIN := $(VENV)/bin
 MW := $(BIN)/modelward
+# Where scripts/tools.sh puts the binaries (MODELWARD_TOOLS_CACHE moves them).
+TOOLS_BIN := $(abspath $(or $(MODELWARD_TOOLS_CACHE),tools-cache))/bin
 export RUST_BACKTRACE := 0
 
 .PHONY: setup demo test lint typecheck layers rego pytest tools models docs bench-hash bench-eval bench-scan bench-admission fuzz clean
@@ -17,7 +19,7 @@ setup:
 models:
 	@python3 scripts/models.py
 
-## Build the real tools the tests use (OPA, etcd, kube-apiserver, Helm) into tools-cache/.
+## Build the real tools the tests use (OPA, etcd, kube-apiserver, kubectl, Helm) into tools-cache/.
 tools:
 	@bash scripts/tools.sh
 
@@ -45,9 +47,9 @@ layers:
 	$(BIN)/lint-imports
 
 rego:
-	tools-cache/bin/opa fmt --list --fail policies
-	tools-cache/bin/opa check --strict --ignore samples policies
-	PATH="$(CURDIR)/tools-cache/bin:$$PATH" $(MW) policy test --engine opa > /dev/null
+	$(TOOLS_BIN)/opa fmt --list --fail policies
+	$(TOOLS_BIN)/opa check --strict --ignore samples policies
+	PATH="$(TOOLS_BIN):$$PATH" $(MW) policy test --engine opa > /dev/null
 	$(MW) policy test --engine embedded > /dev/null
 
 ## Regenerate the rule tables and references in policies/*/README.md and docs/policies.md.
