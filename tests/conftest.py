@@ -43,7 +43,7 @@ def corpus_files(shared: Path) -> Path:
 
 def tool_binary(name: str) -> Path:
     """A tool built by scripts/tools.sh; missing is a failure (run `make tools`)."""
-    path = REPO / "tools-cache" / "bin" / name
+    path = Path(os.environ.get("MODELWARD_TOOLS_CACHE", REPO / "tools-cache")) / "bin" / name
     if not path.is_file():
         pytest.fail(f"{path} is missing; build it with `bash scripts/tools.sh {name}`")
     return path

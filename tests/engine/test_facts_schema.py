@@ -38,4 +38,12 @@ def test_whole_corpus_directory_validates(corpus_files: Path) -> None:
 
 @pytest.mark.parametrize("sample", SAMPLES, ids=lambda p: p.name)
 def test_policy_samples_are_valid_facts(sample: Path) -> None:
-    VALIDATOR.validate(json.loads(sample.read_text())["model"])
+    policy_input = json.loads(sample.read_text())
+    model = policy_input["model"]
+    verdict = (policy_input.get("admission") or {}).get("verdict") or {}
+    if "admission" in policy_input and not verdict.get("trusted"):
+        # Without a trusted verdict admission knows only the reference: a subject, no facts.
+        assert set(model) == {"schema", "subject"}
+        assert {"ref", "pinned"} <= set(model["subject"])
+        return
+    VALIDATOR.validate(model)
