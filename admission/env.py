@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import Any
 
 from modelward.admission.config import WebhookConfig
 from modelward.admission.core import AdmissionEnv
-from modelward.engine.bundle import PolicyBundle, load_config_text
-from modelward.engine.errors import PolicyError
+from modelward.engine.bundle import load_bundle
 from modelward.engine.evaluators.factory import close_evaluator, make_evaluator
 from modelward.engine.registry import RegistryUnavailable, open_registry
 from modelward.engine.verdicts import SignedVerdict, VerdictKeys
@@ -38,18 +36,6 @@ def build_env(
         namespace_labels=namespace_labels or _labels_not_known,
     )
     return env, lambda: close_evaluator(evaluator)
-
-
-def load_bundle(policies: Path | None, data: Path | None) -> PolicyBundle:
-    """The bundle (or the built-in library) with ``data``'s top-level keys replacing its config."""
-    bundle = PolicyBundle.load(policies)
-    if data is not None:
-        try:
-            text = data.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise PolicyError(f"{data}: {exc.strerror or exc}") from None
-        bundle.config = {**bundle.config, **load_config_text(text, str(data))}
-    return bundle
 
 
 def registry_lookup(config: WebhookConfig) -> Lookup:

@@ -20,9 +20,9 @@ from modelward.cli.options import (
     OutputFormat,
     OutputOpt,
     PolicyOpt,
-    load_bundle,
     write_output,
 )
+from modelward.engine.bundle import load_bundle
 from modelward.engine.errors import Error
 from modelward.engine.evaluators.factory import close_evaluator, make_evaluator
 from modelward.engine.facts import Facts

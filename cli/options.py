@@ -9,9 +9,8 @@ from typing import Annotated
 
 import typer
 
-from modelward.engine.bundle import PolicyBundle, load_config_text
+from modelward.engine.bundle import PolicyBundle
 from modelward.engine.collectors import CollectOptions, SignatureOptions
-from modelward.engine.errors import PolicyError
 
 
 class OutputFormat(StrEnum):
@@ -88,17 +87,6 @@ def collect_options(
 ) -> CollectOptions:
     trusted = bundle.config.get("trusted_publishers") or []
     return CollectOptions(signature=signature, bom=bom, trusted_publishers=tuple(map(str, trusted)))
-
-
-def load_bundle(policy: Path | None, data: Path | None) -> PolicyBundle:
-    bundle = PolicyBundle.load(policy)
-    if data is not None:
-        try:
-            text = data.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise PolicyError(f"{data}: {exc.strerror or exc}") from None
-        bundle.config = {**bundle.config, **load_config_text(text, str(data))}
-    return bundle
 
 
 def write_output(text: str, output: Path | None) -> None:

@@ -26,11 +26,11 @@ from modelward.cli.options import (
     TrustRootOpt,
     collect_options,
     dump_json,
-    load_bundle,
     signature_options,
     write_output,
 )
 from modelward.cli.progress import hashing_progress
+from modelward.engine.bundle import load_bundle
 from modelward.engine.collectors import CollectOptions
 from modelward.engine.evaluators.factory import close_evaluator, make_evaluator
 from modelward.engine.facts import Facts

@@ -26,12 +26,12 @@ from modelward.cli.options import (
     SignatureOpt,
     TrustRootOpt,
     collect_options,
-    load_bundle,
     signature_options,
     write_output,
 )
 from modelward.cli.registry import RegistryOpt, default_registry_url, registry_app
 from modelward.cli.scan import ModelArg, collect
+from modelward.engine.bundle import load_bundle
 from modelward.engine.evaluators.factory import close_evaluator, make_evaluator
 from modelward.engine.pipeline import decide
 from modelward.engine.refs import ModelRef

@@ -149,6 +149,19 @@ def _config(root: Traversable, name: str) -> dict[str, Any]:
     return {}
 
 
+def load_bundle(path: Path | None, data: Path | None) -> PolicyBundle:
+    """The bundle at ``path`` (or the built-in library) with ``data``'s top-level keys replacing
+    its config."""
+    bundle = PolicyBundle.load(path)
+    if data is not None:
+        try:
+            text = data.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise PolicyError(f"{data}: {exc.strerror or exc}") from None
+        bundle.config = {**bundle.config, **load_config_text(text, str(data))}
+    return bundle
+
+
 def load_config_text(text: str, origin: str) -> dict[str, Any]:
     """Parse YAML or JSON configuration; the top level must be a mapping."""
     try:
