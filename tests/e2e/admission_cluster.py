@@ -89,7 +89,26 @@ def api_client(cluster: Cluster) -> client.ApiClient:
     return config.new_client_from_config(config_file=str(cluster.kubeconfig_path))
 
 
+def inference_service_crd() -> dict[str, Any]:
+    """Enough of KServe's CRD for the API server to store InferenceServices."""
+    schema = {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": "inferenceservices.serving.kserve.io"},
+        "spec": {
+            "group": "serving.kserve.io",
+            "scope": "Namespaced",
+            "names": {"plural": "inferenceservices", "singular": "inferenceservice",
+                      "kind": "InferenceService", "shortNames": ["isvc"]},
+            "versions": [{"name": "v1beta1", "served": True, "storage": True,
+                          "schema": {"openAPIV3Schema": schema}}],
+        },
+    }  # fmt: skip
+
+
 def apply_crd(api: client.ApiClient, crd: dict[str, Any]) -> None:
+    """Create ``crd`` and wait until the API server serves it."""
     extensions = client.ApiextensionsV1Api(api)
     extensions.create_custom_resource_definition(crd)
     name = crd["metadata"]["name"]

@@ -32,6 +32,7 @@ from tests.e2e.admission_cluster import (
     apply_crd,
     apply_webhook_configuration,
     create,
+    inference_service_crd,
     lay_out_mounts,
     make_namespace,
     one,
@@ -51,21 +52,6 @@ UNVETTED = "hf://example-org/unvetted-model@" + "1" * 40
 FORGED = "hf://example-org/forged-model@" + "2" * 40
 TAMPERED = "hf://example-org/tampered-model@" + "3" * 40
 EXEMPT = "ml-exempt"
-
-KSERVE_CRD: dict[str, Any] = {
-    "apiVersion": "apiextensions.k8s.io/v1",
-    "kind": "CustomResourceDefinition",
-    "metadata": {"name": "inferenceservices.serving.kserve.io"},
-    "spec": {
-        "group": "serving.kserve.io",
-        "scope": "Namespaced",
-        "names": {"kind": "InferenceService", "plural": "inferenceservices",
-                  "singular": "inferenceservice", "shortNames": ["isvc"]},
-        "versions": [{"name": "v1beta1", "served": True, "storage": True,
-                      "schema": {"openAPIV3Schema": {
-                          "type": "object", "x-kubernetes-preserve-unknown-fields": True}}}],
-    },
-}  # fmt: skip
 
 
 @dataclass
@@ -92,7 +78,7 @@ def setup(kube_cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> It
     api = api_client(kube_cluster)
     make_namespace(api, RELEASE_NAMESPACE)
     apply_crd(api, one(docs, "CustomResourceDefinition"))
-    apply_crd(api, copy.deepcopy(KSERVE_CRD))
+    apply_crd(api, inference_service_crd())
     lay_out_mounts(docs, root / "mounts", ca)
     webhook = start_webhook(root / "mounts", kube_cluster, ca)
     try:

@@ -6,7 +6,6 @@ Verdicts come from a SQLite registry, or from ModelVerdict resources in the clus
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,7 @@ from tests.admission.core_helpers import (
     vetting_keys,
 )
 from tests.cli.helpers import run
+from tests.e2e.admission_cluster import apply_crd, inference_service_crd
 from tests.e2e.kube import Cluster, cluster_fixture
 
 pytestmark = pytest.mark.slow
@@ -36,36 +36,6 @@ UNVETTED = f"hf://acme/unvetted@{REVISION}"
 MODE = "modelward.dev/mode"
 
 kube_cluster = cluster_fixture("module")
-
-
-def inference_service_crd() -> dict[str, Any]:
-    """Enough of KServe's CRD for the API server to store InferenceServices."""
-    schema = {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
-    return {
-        "apiVersion": "apiextensions.k8s.io/v1",
-        "kind": "CustomResourceDefinition",
-        "metadata": {"name": "inferenceservices.serving.kserve.io"},
-        "spec": {
-            "group": "serving.kserve.io",
-            "scope": "Namespaced",
-            "names": {"plural": "inferenceservices", "singular": "inferenceservice",
-                      "kind": "InferenceService", "shortNames": ["isvc"]},
-            "versions": [{"name": "v1beta1", "served": True, "storage": True,
-                          "schema": {"openAPIV3Schema": schema}}],
-        },
-    }  # fmt: skip
-
-
-def apply_crd(api: client.ApiClient, body: dict[str, Any]) -> None:
-    extensions = client.ApiextensionsV1Api(api)
-    extensions.create_custom_resource_definition(body)
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        crd = extensions.read_custom_resource_definition(body["metadata"]["name"])
-        if any(c.type == "Established" and c.status == "True" for c in crd.status.conditions or []):
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"{body['metadata']['name']} was not established")
 
 
 def create_namespace(core: client.CoreV1Api, name: str, labels: dict[str, str]) -> None:

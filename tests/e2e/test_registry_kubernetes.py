@@ -27,6 +27,7 @@ from modelward.engine.registry.modelverdict import (
     to_resource,
 )
 from modelward.engine.verdicts import VerdictKeys, generate_keypair
+from tests.e2e.admission_cluster import apply_crd as apply_crd_and_wait
 from tests.e2e.kube import Cluster, ToolMissing, cluster_fixture, start_cluster
 from tests.engine.verdict_builders import REFERENCE, signed
 
@@ -41,14 +42,7 @@ kube_cluster = cluster_fixture("module")
 
 def apply_crd(api: client.ApiClient) -> None:
     """Create the CRD from the chart file and wait until the API server serves it."""
-    extensions = client.ApiextensionsV1Api(api)
-    extensions.create_custom_resource_definition(yaml.safe_load(CRD_FILE.read_text()))
-    wait_for(lambda: _established(extensions), "the ModelVerdict CRD to be established")
-
-
-def _established(extensions: client.ApiextensionsV1Api) -> bool:
-    crd = extensions.read_custom_resource_definition(f"{PLURAL}.{GROUP}")
-    return any(c.type == "Established" and c.status == "True" for c in crd.status.conditions or [])
+    apply_crd_and_wait(api, yaml.safe_load(CRD_FILE.read_text()))
 
 
 def wait_for(probe: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
