@@ -1,32 +1,46 @@
 # The entry point both engines query: every deny and warn of every policy package, after the
 # exemptions in data.modelward.config.exemptions are applied.
+#
+# The decision is the union of two parts, so that admission can evaluate them apart:
+# - the model part: every category except admission. Its policies judge input.model; at
+#   admission it is evaluated once per verdict on {"model", "admission": {"verdict":
+#   {"trusted"}, "reference": {"unresolvable"}}} and remembered;
+# - the request part: the admission category, which judges the request (input.context and
+#   input.admission), evaluated on every request.
+# Findings of either part are exempted the same way.
 package modelward.main
 
 import data.modelward.lib
 
-# A deny finding stays a deny unless an active exemption covers it.
-deny contains f if {
+deny contains f if some f in model_deny
+
+deny contains f if some f in request_deny
+
+warn contains f if some f in model_warn
+
+warn contains f if some f in request_warn
+
+# --- the model part ---------------------------------------------------------------------------
+
+model_deny contains f if {
 	some f in policy_deny
-	count(exemptions_for(f)) == 0
+	not exempted(f)
 }
 
-deny contains invalid_exemption(i, e) if {
+model_deny contains invalid_exemption(i, e) if {
 	some i, e in exemptions
 	not valid(e)
 }
 
-warn contains f if some f in policy_warn
+model_warn contains f if some f in policy_warn
 
-# An exempted deny is reported as a warn that names the (first) exemption covering it.
-warn contains object.union(f, {"msg": concat("", ["exempted: ", f.msg]), "exemption": exemption}) if {
+model_warn contains as_exempted(f) if {
 	some f in policy_deny
-	covering := exemptions_for(f)
-	count(covering) > 0
-	exemption := object.filter(covering[0], ["owner", "reason", "expires"])
+	exempted(f)
 }
 
 # Every expired exemption is reported, whether or not it would cover this model.
-warn contains expired_exemption(e) if {
+model_warn contains expired_exemption(e) if {
 	some e in exemptions
 	valid(e)
 	not active(e)
@@ -34,23 +48,48 @@ warn contains expired_exemption(e) if {
 
 policy_deny contains f if {
 	some category, group in data.modelward.policies
+	category != "admission"
 	applies(category)
 	some f in group[_].deny
 }
 
 policy_warn contains f if {
 	some category, group in data.modelward.policies
+	category != "admission"
 	applies(category)
 	some f in group[_].warn
+}
+
+# --- the request part -------------------------------------------------------------------------
+
+# The admission category is named in full: the other categories are not evaluated for it.
+request_deny contains f if {
+	some f in data.modelward.policies.admission[_].deny
+	not exempted(f)
+}
+
+request_warn contains f if some f in data.modelward.policies.admission[_].warn
+
+request_warn contains as_exempted(f) if {
+	some f in data.modelward.policies.admission[_].deny
+	exempted(f)
+}
+
+# --- exemptions -------------------------------------------------------------------------------
+
+# A deny finding stays a deny unless an active exemption covers it.
+exempted(f) if count(exemptions_for(f)) > 0
+
+# An exempted deny is reported as a warn that names the (first) exemption covering it.
+as_exempted(f) := object.union(f, {"msg": concat("", ["exempted: ", f.msg]), "exemption": exemption}) if {
+	exemption := object.filter(exemptions_for(f)[0], ["owner", "reason", "expires"])
 }
 
 # At admission the model facts come from a signed verdict. Policies that judge those facts apply
 # only when the verdict verified; without one the facts are a stub naming the reference, and the
 # admission policies report the missing or untrusted verdict instead. The admission policies
-# always apply, and so do the policies about the reference unless it could not be resolved
-# (then the stub has nothing to judge and admission.reference reports it).
-applies(category) if category == "admission"
-
+# always apply (in the request part), and so do the policies about the reference unless it could
+# not be resolved (then the stub has nothing to judge and admission.reference reports it).
 applies(category) if {
 	category == "reference"
 	not is_string(input.admission.reference.unresolvable)

@@ -169,3 +169,59 @@ test_reference_policies_skip_an_unresolvable_reference if {
 	}}})
 	ids(main.deny) == {"model-reference-unresolvable"} with input as doc with data.modelward.config as card_required
 }
+
+# -- the two parts ---------------------------------------------------------------------------------
+
+# The model part as admission evaluates it: the facts and the verdict's trust only.
+model_part_of(doc) := {"model": doc.model, "admission": {
+	"verdict": {"trusted": doc.admission.verdict.trusted},
+	"reference": {"unresolvable": doc.admission.reference.unresolvable},
+}}
+
+test_the_decision_is_the_union_of_the_parts if {
+	doc := admitted(object.union(trusted_verdict, {"outcome": "deny", "deny": ["x"]}))
+	ids(main.model_deny) == {"unpinned-reference", "model-card-required"} with input as doc
+		with data.modelward.config as card_required
+	ids(main.request_deny) == {"verdict-denied"} with input as doc with data.modelward.config as card_required
+	ids(main.deny) == {"unpinned-reference", "model-card-required", "verdict-denied"} with input as doc
+		with data.modelward.config as card_required
+}
+
+test_the_model_part_needs_only_the_facts_and_the_trust if {
+	every verdict in [trusted_verdict, forged_verdict, {"present": false, "trusted": false}] {
+		doc := admitted(verdict)
+		full_deny := main.model_deny with input as doc with data.modelward.config as card_required
+		full_warn := main.model_warn with input as doc with data.modelward.config as card_required
+		part := model_part_of(doc)
+		main.model_deny == full_deny with input as part with data.modelward.config as card_required
+		main.model_warn == full_warn with input as part with data.modelward.config as card_required
+	}
+}
+
+test_the_request_part_judges_only_the_admission_category if {
+	doc := admitted(forged_verdict)
+	ids(main.request_deny) == {"verdict-untrusted"} with input as doc with data.modelward.config as card_required
+	count(main.request_deny) == 0 with input as unpinned with data.modelward.config as card_required
+}
+
+test_an_exemption_covers_an_admission_finding_in_the_request_part if {
+	cfg := {"exemptions": [exemption({"rule": "verdict-untrusted", "subject": "hf://org/*"})]}
+	doc := admitted(forged_verdict)
+	ids(main.request_deny) == set() with input as doc with data.modelward.config as cfg
+		with time.now_ns as jan_1_2026
+	ids(main.request_warn) == {"verdict-untrusted"} with input as doc with data.modelward.config as cfg
+		with time.now_ns as jan_1_2026
+	count(main.model_warn) == 0 with input as doc with data.modelward.config as cfg with time.now_ns as jan_1_2026
+}
+
+test_exemption_problems_are_reported_once_in_the_model_part if {
+	cfg := {"exemptions": [exemption({"expires": "2025-01-01"}), exemption({"owner": ""})]}
+	doc := admitted(forged_verdict)
+	ids(main.model_warn) == {"exemption-expired"} with input as doc with data.modelward.config as cfg
+		with time.now_ns as jan_1_2026
+	ids(main.model_deny) == {"unpinned-reference", "exemption-invalid"} with input as doc
+		with data.modelward.config as cfg with time.now_ns as jan_1_2026
+	count(main.request_warn) == 0 with input as doc with data.modelward.config as cfg with time.now_ns as jan_1_2026
+	ids(main.request_deny) == {"verdict-untrusted"} with input as doc with data.modelward.config as cfg
+		with time.now_ns as jan_1_2026
+}
