@@ -18,6 +18,7 @@ from modelward.admission.errors import InvalidReview, MalformedObject
 from modelward.admission.extract import extract_references
 from modelward.admission.judge import ModelResult, failure, judge_all, unique
 from modelward.admission.modes import NamespacePolicy, namespace_policy
+from modelward.admission.parts import PartEvaluation
 from modelward.admission.records import audit_record, bare_record
 from modelward.admission.request import (
     API_VERSIONS,
@@ -60,6 +61,7 @@ class AdmissionEnv:
     keys: VerdictKeys
     evaluate: Callable[[dict[str, Any]], Decision]  # policy input -> decision
     namespace_labels: Callable[[str], Mapping[str, str] | None]  # None: not known
+    parts: PartEvaluation | None = None  # set: decide in two parts instead of with ``evaluate``
 
 
 @dataclass(frozen=True)

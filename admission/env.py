@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from modelward.admission.config import WebhookConfig
 from modelward.admission.core import AdmissionEnv
-from modelward.engine.bundle import load_bundle
+from modelward.admission.parts import EvaluateJson, PartEvaluation
+from modelward.engine.bundle import PolicyBundle, load_bundle
 from modelward.engine.evaluators.factory import close_evaluator, make_evaluator
+from modelward.engine.policy_parts import split_problem
 from modelward.engine.registry import RegistryUnavailable, open_registry
 from modelward.engine.verdicts import SignedVerdict, VerdictKeys
 
 Lookup = Callable[[str], SignedVerdict | None]
 LabelsOf = Callable[[str], Mapping[str, str] | None]
+log = logging.getLogger("modelward.admission.env")
 
 
 def build_env(
@@ -34,8 +38,20 @@ def build_env(
         keys=keys,
         evaluate=lambda policy_input: evaluator.evaluate(bundle, policy_input),
         namespace_labels=namespace_labels or _labels_not_known,
+        parts=part_evaluation(
+            bundle, lambda text, entry: evaluator.evaluate_json(bundle, text, entry)
+        ),
     )
     return env, lambda: close_evaluator(evaluator)
+
+
+def part_evaluation(bundle: PolicyBundle, evaluate_json: EvaluateJson) -> PartEvaluation | None:
+    """Two-part evaluation when the bundle allows it (``split_problem``); None otherwise."""
+    problem = split_problem(bundle)
+    if problem is not None:
+        log.warning("each review evaluates the whole policy bundle: %s", problem)
+        return None
+    return PartEvaluation(evaluate_json)
 
 
 def registry_lookup(config: WebhookConfig) -> Lookup:

@@ -21,8 +21,9 @@ import time
 from typing import Any
 
 from modelward.admission.config import WebhookConfig
-from modelward.admission.evalworker import HEADER, write_frame
+from modelward.admission.evalworker import ENTRY_TAGS, HEADER, write_frame
 from modelward.engine.decision import Decision
+from modelward.engine.evaluators import DECISION, Entry
 
 log = logging.getLogger("modelward.admission.evalpool")
 START_TIMEOUT = 120.0
@@ -102,6 +103,9 @@ class EvalPool:
         self._local.deadline = deadline
 
     def evaluate(self, policy_input: dict[str, Any]) -> Decision:
+        return self.evaluate_json(json.dumps(policy_input), DECISION)
+
+    def evaluate_json(self, input_json: str, entry: Entry) -> Decision:
         deadline = getattr(self._local, "deadline", None)
         if deadline is None:
             deadline = time.monotonic() + self._deadline_seconds
@@ -110,7 +114,7 @@ class EvalPool:
         except queue.Empty:
             return self._failed("no policy evaluator became free before the deadline")
         try:
-            reply = worker.call(json.dumps(policy_input).encode(), deadline + GRACE)
+            reply = worker.call(ENTRY_TAGS[entry] + input_json.encode(), deadline + GRACE)
         except TimeoutError:
             self._replace(worker)
             return self._failed("policy evaluation did not finish before the deadline")

@@ -3,9 +3,10 @@
 The embedded Rego engine holds the GIL for the whole of an evaluation, so a policy that runs
 long would stop every thread of the webhook, the one that enforces the deadline included. The
 webhook therefore evaluates in worker processes it can kill. Protocol on stdin/stdout: frames of
-a 4-byte big-endian length and UTF-8 JSON. The first frame in is the webhook configuration, the
-first frame out ``{"ready": true}`` or ``{"error": ...}``; then each policy input in gets one
-``Decision`` (or ``{"error": ...}``) out. End of input ends the worker.
+a 4-byte big-endian length and a payload. The first frame in is the webhook configuration (JSON),
+the first frame out ``{"ready": true}`` or ``{"error": ...}``; then each policy input in (one
+byte naming the rules to decide with, ``ENTRY_TAGS``, then the input's JSON) gets one ``Decision``
+(or ``{"error": ...}``) out. End of input ends the worker.
 """
 
 from __future__ import annotations
@@ -17,7 +18,11 @@ import signal
 import struct
 from typing import Any
 
+from modelward.engine.evaluators import DECISION, MODEL_PART, REQUEST_PART, Entry
+
 HEADER = struct.Struct(">I")
+ENTRY_TAGS: dict[Entry, bytes] = {DECISION: b"D", MODEL_PART: b"M", REQUEST_PART: b"R"}
+_ENTRIES = {tag: entry for entry, tag in ENTRY_TAGS.items()}
 
 
 def read_frame(fd: int) -> bytes | None:
@@ -51,41 +56,37 @@ def _error(message: str) -> bytes:
 
 def _serve(fd_in: int, fd_out: int) -> int:
     from modelward.admission.config import WebhookConfig
-    from modelward.admission.env import build_env
+    from modelward.engine.bundle import load_bundle
     from modelward.engine.errors import Error
+    from modelward.engine.evaluators.embedded import EmbeddedEvaluator
 
     first = read_frame(fd_in)
     if first is None:
         return 0
+    evaluator = EmbeddedEvaluator()
     try:
         config = WebhookConfig.model_validate_json(first)
-        env, close = build_env(config, lookup=_no_lookup, namespace_labels=_no_labels)
+        bundle = load_bundle(config.policies, config.data)
+        evaluator.prepare(bundle)
     except Error as exc:
         write_frame(fd_out, _error(exc.diagnostics()))
         return 2
     gc.freeze()  # what loading made lives on: keep it out of every later collection
     write_frame(fd_out, b'{"ready": true}')
-    try:
-        while (frame := read_frame(fd_in)) is not None:
-            write_frame(fd_out, _evaluate(env.evaluate, frame))
-    finally:
-        close()
+    while (frame := read_frame(fd_in)) is not None:
+        write_frame(fd_out, _evaluate(evaluator, bundle, frame))
     return 0
 
 
-def _evaluate(evaluate: Any, frame: bytes) -> bytes:
+def _evaluate(evaluator: Any, bundle: Any, frame: bytes) -> bytes:
+    entry = _ENTRIES.get(frame[:1])
+    if entry is None:
+        return _error(f"unknown evaluation request {frame[:1]!r}")
     try:
-        return str(evaluate(json.loads(frame)).model_dump_json()).encode()
+        decision = evaluator.evaluate_json(bundle, frame[1:].decode(), entry)
+        return str(decision.model_dump_json()).encode()
     except Exception as exc:  # an engine or policy error: the webhook denies with the reason
         return _error(f"policy evaluation failed: {exc}")
-
-
-def _no_lookup(reference: str) -> None:
-    return None
-
-
-def _no_labels(namespace: str) -> None:
-    return None
 
 
 def main() -> int:

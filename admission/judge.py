@@ -109,8 +109,9 @@ def _evaluate(
     context: dict[str, Any],
     env: AdmissionEnv,
 ) -> ModelResult:
+    document = policy_input(ref, parsed, verdict, context)
     try:
-        decision = env.evaluate(policy_input(ref, parsed, verdict, context))
+        decision = env.evaluate(document) if env.parts is None else env.parts.decide(document)
     except Error as exc:
         return ModelResult(ref, verdict, deny=(failure(EVALUATION_ERROR, str(exc)),))
     if decision.outcome == "error":

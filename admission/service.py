@@ -24,6 +24,7 @@ from modelward.admission.errors import ConfigError, InvalidReview
 from modelward.admission.evalpool import EvalPool, WorkerFailed
 from modelward.admission.lookupcache import FileLookupCache
 from modelward.admission.namespaces import NamespaceCache
+from modelward.admission.parts import PartEvaluation
 from modelward.engine.errors import Error
 
 log = logging.getLogger("modelward.admission.service")
@@ -108,7 +109,8 @@ class AdmissionService:
                 self._pool.start()
             except WorkerFailed as exc:
                 raise ConfigError(str(exc)) from None
-            env = dataclasses.replace(env, evaluate=self._pool.evaluate)
+            parts = env.parts and PartEvaluation(self._pool.evaluate_json)
+            env = dataclasses.replace(env, evaluate=self._pool.evaluate, parts=parts)
         self._env = env
 
     # --- state -------------------------------------------------------------------------------

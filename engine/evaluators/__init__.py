@@ -2,18 +2,60 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from modelward.engine.bundle import PolicyBundle
 from modelward.engine.decision import Decision
 
-DENY_RULE = "data.modelward.main.deny"
-WARN_RULE = "data.modelward.main.warn"
+ENTRY_PACKAGE = "data.modelward.main"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """The pair of rules in ``data.modelward.main`` whose findings make a decision."""
+
+    deny: str
+    warn: str
+
+    @property
+    def deny_rule(self) -> str:
+        return f"{ENTRY_PACKAGE}.{self.deny}"
+
+    @property
+    def warn_rule(self) -> str:
+        return f"{ENTRY_PACKAGE}.{self.warn}"
+
+
+DECISION = Entry("deny", "warn")  # the whole decision
+MODEL_PART = Entry("model_deny", "model_warn")  # every category but admission (input.model)
+REQUEST_PART = Entry("request_deny", "request_warn")  # the admission category (the request)
+
+DENY_RULE = DECISION.deny_rule
+WARN_RULE = DECISION.warn_rule
+
+
+_MAIN_PACKAGE = re.compile(r"^package\s+modelward\.main\s*$", re.M)
+
+
+def defines(bundle: PolicyBundle, entry: Entry) -> bool:
+    """Does the bundle's ``modelward.main`` package define ``entry``'s deny rule?"""
+    head = re.compile(rf"^{re.escape(entry.deny)}\b", re.M)
+    return any(_MAIN_PACKAGE.search(m.source) and head.search(m.source) for m in bundle.policies)
 
 
 class Evaluator(Protocol):
     name: str
 
-    def evaluate(self, bundle: PolicyBundle, policy_input: dict[str, Any]) -> Decision:
+    def evaluate(
+        self, bundle: PolicyBundle, policy_input: dict[str, Any], entry: Entry = DECISION
+    ) -> Decision:
         """Evaluate; engine failures give an ``error`` decision, never ``allow``."""
+        ...
+
+    def evaluate_json(
+        self, bundle: PolicyBundle, input_json: str, entry: Entry = DECISION
+    ) -> Decision:
+        """``evaluate`` for an input that is already JSON text."""
         ...

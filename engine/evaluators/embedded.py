@@ -17,7 +17,7 @@ import regorus
 from modelward.engine.bundle import PolicyBundle, RegoModule
 from modelward.engine.decision import Decision
 from modelward.engine.errors import PolicyError
-from modelward.engine.evaluators import DENY_RULE, WARN_RULE
+from modelward.engine.evaluators import DECISION, Entry, defines
 
 
 class EmbeddedEvaluator:
@@ -29,13 +29,25 @@ class EmbeddedEvaluator:
     def __init__(self) -> None:
         self._local = threading.local()
 
-    def evaluate(self, bundle: PolicyBundle, policy_input: dict[str, Any]) -> Decision:
+    def prepare(self, bundle: PolicyBundle) -> None:
+        """Load ``bundle`` into this thread's engine now; ``PolicyError`` when it cannot be."""
+        self._engine(bundle, DECISION)
+
+    def evaluate(
+        self, bundle: PolicyBundle, policy_input: dict[str, Any], entry: Entry = DECISION
+    ) -> Decision:
+        return self.evaluate_json(bundle, json.dumps(policy_input), entry)
+
+    def evaluate_json(
+        self, bundle: PolicyBundle, input_json: str, entry: Entry = DECISION
+    ) -> Decision:
+        """``evaluate`` for an input that is already JSON text."""
         meta = {"engine": self.name, "bundle_revision": bundle.revision}
         started = time.perf_counter()
         try:
-            engine = self._engine(bundle)
-            engine.set_input_json(json.dumps(policy_input))
-            deny, warn = _results(engine)
+            engine = self._engine(bundle, entry)
+            engine.set_input_json(input_json)
+            deny, warn = _results(engine, entry)
         except PolicyError:
             raise
         except BaseException as exc:  # pyo3 panics are BaseException; none may become "allow"
@@ -44,11 +56,14 @@ class EmbeddedEvaluator:
             return Decision.failed(_first_line(exc), seconds=time.perf_counter() - started, **meta)
         return Decision.from_results(deny, warn, seconds=time.perf_counter() - started, **meta)
 
-    def _engine(self, bundle: PolicyBundle) -> regorus.Engine:
+    def _engine(self, bundle: PolicyBundle, entry: Entry) -> regorus.Engine:
         cache: dict[str, regorus.Engine] = self._local.__dict__.setdefault("engines", {})
+        defined: set[tuple[str, Entry]] = self._local.__dict__.setdefault("entries", set())
+        if (bundle.revision, entry) not in defined:
+            if not defines(bundle, entry):  # such a bundle would allow everything
+                raise PolicyError(f"the policy bundle defines no {entry.deny_rule} rule")
+            defined.add((bundle.revision, entry))
         if bundle.revision not in cache:
-            if not _defines_deny(bundle):  # such a bundle would allow everything
-                raise PolicyError(f"the policy bundle defines no {DENY_RULE} rule")
             cache[bundle.revision] = prepare_engine(bundle, bundle.policies)
         return cache[bundle.revision]
 
@@ -65,20 +80,15 @@ def prepare_engine(bundle: PolicyBundle, modules: list[RegoModule]) -> regorus.E
     return engine
 
 
-# One query for both sets: the policies are evaluated once, not once per rule.
-QUERY = f"deny := {DENY_RULE}; warn := [w | some w in {WARN_RULE}]"
-_MAIN_PACKAGE = re.compile(r"^package\s+modelward\.main\s*$", re.M)
-_DENY_HEAD = re.compile(r"^deny\b", re.M)
+def query(entry: Entry) -> str:
+    """One query for both sets: the policies are evaluated once, not once per rule."""
+    return f"deny := {entry.deny_rule}; warn := [w | some w in {entry.warn_rule}]"
 
 
-def _defines_deny(bundle: PolicyBundle) -> bool:
-    return any(
-        _MAIN_PACKAGE.search(m.source) and _DENY_HEAD.search(m.source) for m in bundle.policies
-    )
-
-
-def _results(engine: regorus.Engine) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    answer = json.loads(engine.eval_query_as_json(QUERY))["result"]
+def _results(
+    engine: regorus.Engine, entry: Entry
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    answer = json.loads(engine.eval_query_as_json(query(entry)))["result"]
     if not answer:
         return [], []  # deny is undefined: no policy matched (a set rule with no members)
     bindings = answer[0]["bindings"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import socket
 import subprocess
@@ -16,6 +17,7 @@ from opa_client.errors import ConnectionsError, RegoParseError
 from modelward.engine.bundle import PolicyBundle, RegoModule
 from modelward.engine.decision import Decision
 from modelward.engine.errors import EvaluationError, PolicyError
+from modelward.engine.evaluators import DECISION, Entry
 
 QUERY_PATH = "modelward/main"
 START_TIMEOUT = 15.0
@@ -51,7 +53,10 @@ class OpaEvaluator:
     def __exit__(self, *_: object) -> None:
         self.close()
 
-    def evaluate(self, bundle: PolicyBundle, policy_input: dict[str, Any]) -> Decision:
+    def evaluate(
+        self, bundle: PolicyBundle, policy_input: dict[str, Any], entry: Entry = DECISION
+    ) -> Decision:
+        """One query of the whole entry package; ``entry`` picks the rules that decide."""
         meta = {"engine": self.name, "bundle_revision": bundle.revision}
         started = time.perf_counter()
         try:
@@ -67,12 +72,18 @@ class OpaEvaluator:
                 f"OPA returned no result for data.{QUERY_PATH}", seconds=seconds, **meta
             )
         result = answer["result"]
-        if not isinstance(result, dict) or "deny" not in result:
-            return Decision.failed("the policy bundle defines no data.modelward.main.deny rule",
+        if not isinstance(result, dict) or entry.deny not in result:
+            return Decision.failed(f"the policy bundle defines no {entry.deny_rule} rule",
                                    seconds=seconds, **meta)  # fmt: skip
         return Decision.from_results(
-            result["deny"], result.get("warn", []), seconds=seconds, **meta
+            result[entry.deny], result.get(entry.warn, []), seconds=seconds, **meta
         )
+
+    def evaluate_json(
+        self, bundle: PolicyBundle, input_json: str, entry: Entry = DECISION
+    ) -> Decision:
+        """``evaluate`` for an input that is already JSON text."""
+        return self.evaluate(bundle, json.loads(input_json), entry)
 
     def load(self, bundle: PolicyBundle) -> None:
         """Replace whatever bundle the server holds with ``bundle`` (once per revision)."""

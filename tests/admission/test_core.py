@@ -254,4 +254,5 @@ def test_env_type_is_the_contracts() -> None:
         "keys",
         "evaluate",
         "namespace_labels",
+        "parts",
     }
