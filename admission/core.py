@@ -18,7 +18,7 @@ from modelward.admission.errors import InvalidReview, MalformedObject
 from modelward.admission.extract import extract_references
 from modelward.admission.judge import ModelResult, failure, judge_all, unique
 from modelward.admission.modes import NamespacePolicy, namespace_policy
-from modelward.admission.parts import PartEvaluation
+from modelward.admission.parts import Evaluation, PartEvaluation, Steps, run
 from modelward.admission.records import audit_record, bare_record
 from modelward.admission.request import (
     API_VERSIONS,
@@ -84,10 +84,24 @@ def review(admission_review: Mapping[str, Any], env: AdmissionEnv) -> ReviewResu
 
     A review that is not well formed raises ``InvalidReview``.
     """
+    return run(review_steps(admission_review, env), lambda step: perform(step, env))
+
+
+def perform(step: Evaluation, env: AdmissionEnv) -> Decision:
+    """One evaluation with the environment's (blocking) evaluators."""
+    if step.document is not None:
+        return env.evaluate(step.document)
+    if env.parts is None:
+        raise RuntimeError("a part evaluation without a part evaluator")
+    return env.parts.evaluate_json(step.input_json, step.entry)
+
+
+def review_steps(admission_review: Mapping[str, Any], env: AdmissionEnv) -> Steps[ReviewResult]:
+    """``review`` as steps that yield each policy evaluation (see ``parts.Steps``)."""
     started = time.perf_counter()
     request = read_request(admission_review)
     try:
-        return _review(request, env, started)
+        return (yield from _review(request, env, started))
     except Exception as exc:  # whatever went wrong, the answer is a deny, never an allow
         reason = f"internal error: {type(exc).__name__}: {exc}"
         try:
@@ -116,7 +130,7 @@ def deny_review(admission_review: Mapping[str, Any], reason: str) -> ReviewResul
     return ReviewResult(answer, record)
 
 
-def _review(request: AdmissionRequest, env: AdmissionEnv, started: float) -> ReviewResult:
+def _review(request: AdmissionRequest, env: AdmissionEnv, started: float) -> Steps[ReviewResult]:
     namespace = _mode(env, request)
     if request.operation not in JUDGED_OPERATIONS or namespace.exempt:
         return _decided(request, namespace, [], [], started)
@@ -131,7 +145,7 @@ def _review(request: AdmissionRequest, env: AdmissionEnv, started: float) -> Rev
     if len(refs) > MAX_MODELS:
         reason = f"{len(refs)} model references, more than the {MAX_MODELS} one request may carry"
         return _decided(request, namespace, [], [failure(TOO_MANY_MODELS, reason)], started)
-    models = judge_all(refs, request_context(request, namespace), env) if refs else []
+    models = (yield from judge_all(refs, request_context(request, namespace), env)) if refs else []
     return _decided(request, namespace, models, [], started)
 
 

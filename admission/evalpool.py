@@ -1,14 +1,15 @@
 """``EvalPool``: policy evaluation in worker processes that are killed when they overrun.
 
-Used for the embedded engine, which holds the GIL while it evaluates: in a thread, a policy that
-runs past the deadline would freeze the whole webhook. Here a request thread hands the policy
-input to an idle worker (``evalworker``) and waits on a pipe with the request's remaining time;
-at the deadline the worker is killed, the evaluation counts as failed (so the request is
-denied) and a replacement starts in the background.
+Used for the embedded engine, which holds the GIL while it evaluates: in the webhook's process,
+a policy that runs past the deadline would freeze the whole webhook. Here the event loop hands
+the policy input to an idle worker (``evalworker``) and awaits its answer on the pipe; when the
+review is cancelled at its deadline, or the worker dies, the worker is killed, the evaluation
+counts as failed (so the review is denied) and a replacement starts in a background thread.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -18,21 +19,27 @@ import subprocess
 import sys
 import threading
 import time
-from typing import Any
 
 from modelward.admission.config import WebhookConfig
 from modelward.admission.evalworker import ENTRY_TAGS, HEADER, write_frame
+from modelward.admission.parts import Evaluation
 from modelward.engine.decision import Decision
-from modelward.engine.evaluators import DECISION, Entry
 
 log = logging.getLogger("modelward.admission.evalpool")
 START_TIMEOUT = 120.0
 READ_SIZE = 1 << 16
-GRACE = 0.25  # past the deadline: the server answers first, then the overrunning worker dies
 
 
 class WorkerFailed(Exception):
     """A worker that died, hung up or overran; it is killed and replaced."""
+
+
+def _frame(received: bytes | bytearray) -> bytes | None:
+    """The first complete frame's payload in ``received``, or None while it is incomplete."""
+    if len(received) < HEADER.size:
+        return None
+    end = HEADER.size + HEADER.unpack_from(received)[0]
+    return bytes(received[HEADER.size : end]) if len(received) >= end else None
 
 
 class _Worker:
@@ -44,28 +51,57 @@ class _Worker:
         )
         assert self.proc.stdin is not None and self.proc.stdout is not None
         self._in, self._out = self.proc.stdin.fileno(), self.proc.stdout.fileno()
-        self._poller = select.poll()
-        self._poller.register(self._out, select.POLLIN)
 
     def call(self, payload: bytes, deadline: float) -> bytes:
-        """Send one frame and return the one frame answered by ``deadline``."""
+        """Send one frame and block for the one frame answered by ``deadline`` (start-up)."""
+        self._send(payload)
+        poller = select.poll()
+        poller.register(self._out, select.POLLIN)
+        received = b""
+        while (frame := _frame(received)) is None:
+            left = deadline - time.monotonic()
+            if left <= 0 or not poller.poll(left * 1000):
+                raise TimeoutError
+            received += self._read()
+        return frame
+
+    async def call_async(self, payload: bytes) -> bytes:
+        """Send one frame and await the one frame answered; cancellable."""
+        loop = asyncio.get_running_loop()
+        answer: asyncio.Future[bytes] = loop.create_future()
+        received = bytearray()
+
+        def readable() -> None:
+            try:
+                received.extend(self._read())
+            except WorkerFailed as exc:
+                loop.remove_reader(self._out)
+                if not answer.done():
+                    answer.set_exception(exc)
+                return
+            frame = _frame(received)
+            if frame is not None and not answer.done():  # one request, one frame: nothing after
+                loop.remove_reader(self._out)
+                answer.set_result(frame)
+
+        self._send(payload)
+        loop.add_reader(self._out, readable)
+        try:
+            return await answer
+        finally:
+            loop.remove_reader(self._out)
+
+    def _send(self, payload: bytes) -> None:
         try:
             write_frame(self._in, payload)
         except OSError as exc:
             raise WorkerFailed(f"the evaluation worker hung up: {exc.strerror}") from None
-        received = b""
-        while True:
-            if len(received) >= HEADER.size:
-                end = HEADER.size + HEADER.unpack_from(received)[0]
-                if len(received) >= end:
-                    return received[HEADER.size : end]  # one request, one frame: nothing after
-            left = deadline - time.monotonic()
-            if left <= 0 or not self._poller.poll(left * 1000):
-                raise TimeoutError
-            chunk = os.read(self._out, READ_SIZE)
-            if not chunk:
-                raise WorkerFailed(f"the evaluation worker exited ({self.proc.poll()})")
-            received += chunk
+
+    def _read(self) -> bytes:
+        chunk = os.read(self._out, READ_SIZE)
+        if not chunk:
+            raise WorkerFailed(f"the evaluation worker exited ({self.proc.poll()})")
+        return chunk
 
     def kill(self) -> None:
         self.proc.kill()
@@ -76,59 +112,48 @@ class _Worker:
 
 
 class EvalPool:
-    """``size`` worker processes evaluating the configured bundle; ``evaluate`` is thread-safe."""
+    """``size`` worker processes evaluating the configured bundle for the event loop ``loop``.
 
-    def __init__(self, config: WebhookConfig, size: int) -> None:
+    ``start`` blocks (call it off the loop); ``evaluate`` runs on the loop.
+    """
+
+    def __init__(self, config: WebhookConfig, size: int, loop: asyncio.AbstractEventLoop) -> None:
         self._config = config.model_dump_json().encode()
         self._size = size
-        self._deadline_seconds = config.deadline_seconds
-        self._idle: queue.Queue[_Worker] = queue.Queue()
-        self._respawn: queue.Queue[int] = queue.Queue()
+        self._loop = loop
+        self._idle: asyncio.Queue[_Worker] = asyncio.Queue()
+        self._dead: queue.Queue[_Worker | None] = queue.Queue()
         self._workers: set[_Worker] = set()
         self._lock = threading.Lock()
-        self._local = threading.local()
         self._closed = False
         self._revision = "unknown"
-        self.started = False
 
     def start(self) -> None:
         """Start the workers; raise ``WorkerFailed`` when one cannot load the policies."""
         for _ in range(self._size):
-            self._idle.put(self._spawn())
-        self.started = True
+            self._hand_over(self._spawn())
         threading.Thread(target=self._respawner, name="eval-respawn", daemon=True).start()
 
-    def set_deadline(self, deadline: float) -> None:
-        """The ``time.monotonic()`` by which this thread's evaluations must finish."""
-        self._local.deadline = deadline
-
-    def evaluate(self, policy_input: dict[str, Any]) -> Decision:
-        return self.evaluate_json(json.dumps(policy_input), DECISION)
-
-    def evaluate_json(self, input_json: str, entry: Entry) -> Decision:
-        deadline = getattr(self._local, "deadline", None)
-        if deadline is None:
-            deadline = time.monotonic() + self._deadline_seconds
+    async def evaluate(self, step: Evaluation) -> Decision:
+        """``step`` on an idle worker; a dead worker gives a failed (deny) decision. When the
+        caller is cancelled mid-evaluation, the worker is killed and replaced."""
+        worker = await self._idle.get()
         try:
-            worker = self._idle.get(timeout=max(deadline - time.monotonic(), 0.0))
-        except queue.Empty:
-            return self._failed("no policy evaluator became free before the deadline")
-        try:
-            reply = worker.call(ENTRY_TAGS[entry] + input_json.encode(), deadline + GRACE)
-        except TimeoutError:
-            self._replace(worker)
-            return self._failed("policy evaluation did not finish before the deadline")
+            reply = await worker.call_async(ENTRY_TAGS[step.entry] + step.text().encode())
         except WorkerFailed as exc:
             self._replace(worker)
             return self._failed(str(exc))
-        self._idle.put(worker)
+        except BaseException:  # cancelled at the deadline: the worker may still be evaluating
+            self._replace(worker)
+            raise
+        self._idle.put_nowait(worker)
         return self._decision(reply)
 
     def close(self) -> None:
         with self._lock:
             self._closed = True
             workers = list(self._workers)
-        self._respawn.put(0)
+        self._dead.put(None)
         for worker in workers:
             worker.kill()
 
@@ -159,26 +184,30 @@ class EvalPool:
             raise WorkerFailed(str(answer["error"]))
         return worker
 
+    def _hand_over(self, worker: _Worker) -> None:
+        """Make ``worker`` idle, from any thread."""
+        self._loop.call_soon_threadsafe(self._idle.put_nowait, worker)
+
     def _forget(self, worker: _Worker) -> None:
         with self._lock:
             self._workers.discard(worker)
         worker.kill()
 
     def _replace(self, worker: _Worker) -> None:
-        self._forget(worker)
-        self._respawn.put(1)
+        self._dead.put(worker)  # killed and replaced off the event loop
 
     def _respawner(self) -> None:
-        while self._respawn.get():
+        while (worker := self._dead.get()) is not None:
+            self._forget(worker)
             while not self._closed:
                 try:
-                    worker = self._spawn()
+                    fresh = self._spawn()
                 except (WorkerFailed, OSError) as exc:
                     log.error("restarting an evaluation worker failed: %s", exc)
                     time.sleep(1.0)
                     continue
                 if self._closed:
-                    self._forget(worker)
+                    self._forget(fresh)
                 else:
-                    self._idle.put(worker)
+                    self._hand_over(fresh)
                 break

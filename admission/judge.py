@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from modelward.admission.context import VerdictView, find_verdict, policy_input, resolved
 from modelward.admission.extract import ModelReference
+from modelward.admission.parts import Steps, whole
 from modelward.engine.decision import PolicyFinding
 from modelward.engine.errors import Error
 from modelward.engine.refs import ModelRef
@@ -65,7 +66,7 @@ def unique(refs: Iterable[ModelReference]) -> list[ModelReference]:
 
 def judge_all(
     refs: Iterable[ModelReference], context: dict[str, Any], env: AdmissionEnv
-) -> list[ModelResult]:
+) -> Steps[list[ModelResult]]:
     """Evaluate every reference; a registry lookup happens once per reference and request."""
     verdicts: dict[str, VerdictView | Error] = {}
 
@@ -74,7 +75,10 @@ def judge_all(
             verdicts[reference] = _lookup(reference, env)
         return verdicts[reference]
 
-    return [judge(ref, context, env, verdict_of) for ref in unique(refs)]
+    results = []
+    for ref in unique(refs):
+        results.append((yield from judge(ref, context, env, verdict_of)))
+    return results
 
 
 def judge(
@@ -82,7 +86,7 @@ def judge(
     context: dict[str, Any],
     env: AdmissionEnv,
     verdict_of: Callable[[str], VerdictView | Error],
-) -> ModelResult:
+) -> Steps[ModelResult]:
     ref, parsed = resolved(ref)
     verdict: VerdictView | Error = UNKNOWN_VERDICT
     if ref.reference is not None:
@@ -92,7 +96,7 @@ def judge(
         return ModelResult(ref, UNKNOWN_VERDICT, deny=(failure(REGISTRY_UNAVAILABLE, msg),))
     if ref.reference is None:
         verdict = VerdictView(present=False, trusted=False, reason="the reference is unresolvable")
-    return _evaluate(ref, parsed, verdict, context, env)
+    return (yield from _evaluate(ref, parsed, verdict, context, env))
 
 
 def _lookup(reference: str, env: AdmissionEnv) -> VerdictView | Error:
@@ -108,10 +112,13 @@ def _evaluate(
     verdict: VerdictView,
     context: dict[str, Any],
     env: AdmissionEnv,
-) -> ModelResult:
+) -> Steps[ModelResult]:
     document = policy_input(ref, parsed, verdict, context)
     try:
-        decision = env.evaluate(document) if env.parts is None else env.parts.decide(document)
+        if env.parts is None:
+            decision = yield from whole(document)
+        else:
+            decision = yield from env.parts.steps(document)
     except Error as exc:
         return ModelResult(ref, verdict, deny=(failure(EVALUATION_ERROR, str(exc)),))
     if decision.outcome == "error":

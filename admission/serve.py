@@ -32,10 +32,7 @@ def serve_command(
     config: Annotated[
         Path | None, typer.Option("--config", help="Webhook configuration (YAML).")
     ] = None,
-    threads: Annotated[
-        int | None,
-        typer.Option(min=1, help="Review threads [default: evaluation processes + 2; opa: 8]."),
-    ] = None,
+    threads: Annotated[int, typer.Option(min=1, help="Threads that wait on OPA (engine opa).")] = 8,
     eval_workers: Annotated[
         int, typer.Option(min=1, help="Policy evaluation processes (embedded engine).")
     ] = min(2, os.cpu_count() or 1),
@@ -57,12 +54,8 @@ def serve_command(
     settings = load_webhook_config(config)
     context = _tls(tls_cert, tls_key)
     reloader = CertReloader(context, tls_cert, tls_key)
-    service = AdmissionService(settings, eval_workers=eval_workers)
-    if threads is None:
-        threads = eval_workers + 2 if settings.engine == "embedded" else 8
-    app = WebhookApp(
-        service, open_audit_log(settings.audit_log), threads=threads, background=[reloader.run]
-    )
+    service = AdmissionService(settings, eval_workers=eval_workers, threads=threads)
+    app = WebhookApp(service, open_audit_log(settings.audit_log), background=[reloader.run])
     server = uvicorn.Server(
         uvicorn.Config(
             app,

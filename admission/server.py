@@ -1,9 +1,8 @@
 """The webhook's ASGI application: POST /validate (and /), /healthz, /readyz, /metrics.
 
-A review is decided in a bounded thread pool while the event loop waits at most the configured
-deadline; past it, or on any unexpected error, the answer is a deny (fail closed). Exactly one
-answer per request is audited, before it is sent: whichever of the pool thread and the deadline
-claims the request first decides it, and the other does nothing.
+A review is decided on the event loop (``AdmissionService.decide``), which awaits its policy
+evaluations; past the configured deadline it is cancelled, and on any unexpected error the
+answer is a deny (fail closed). Exactly one answer per request is audited, before it is sent.
 """
 
 from __future__ import annotations
@@ -11,10 +10,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import threading
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,22 +44,6 @@ class Answer:
     mode: str = ""
 
 
-class _Ticket:
-    """Whoever claims first (pool thread or deadline) answers; ``parsed`` once parsed."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.claimed = False
-        self.parsed: dict[str, Any] | None = None
-
-    def claim(self) -> bool:
-        with self._lock:
-            if self.claimed:
-                return False
-            self.claimed = True
-            return True
-
-
 class WebhookApp:
     """ASGI 3 application around an ``AdmissionService``."""
 
@@ -71,13 +52,11 @@ class WebhookApp:
         service: AdmissionService,
         audit: AuditLog | NoAuditLog,
         *,
-        threads: int = 8,
         background: Sequence[Callable[[], Coroutine[Any, Any, None]]] = (),
     ) -> None:
         self.service = service
         self.audit = audit
         self.metrics = WebhookMetrics(service.synced)
-        self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="review")
         self._background = background
         self._tasks: list[asyncio.Task[None]] = []
         self._deadline = service.config.deadline_seconds
@@ -100,7 +79,6 @@ class WebhookApp:
             elif message["type"] == "lifespan.shutdown":
                 for task in self._tasks:
                     task.cancel()
-                self._executor.shutdown(wait=False, cancel_futures=True)
                 self.service.close()
                 self.audit.close()
                 await send({"type": "lifespan.shutdown.complete"})
@@ -166,48 +144,24 @@ class WebhookApp:
         self.metrics.duration.observe(time.perf_counter() - started)
 
     async def _decide(self, body: bytes, deadline: float) -> Answer:
-        ticket = _Ticket()
-        loop = asyncio.get_running_loop()
-        future = loop.run_in_executor(self._executor, self._work, body, deadline, ticket)
         try:
-            answer = await asyncio.wait_for(asyncio.shield(future), deadline - time.monotonic())
+            parsed = self.service.parse(body)
+        except InvalidReview as exc:
+            return Answer(400, error_body(str(exc)))
+        try:
+            decided = self.service.decide(parsed)
+            result = await asyncio.wait_for(decided, max(deadline - time.monotonic(), 0.0))
         except TimeoutError:
-            if not ticket.claim():  # the thread claimed it just now and is finishing
-                answer = await future
-            else:
-                self.metrics.deadline_exceeded.inc()
-                reason = f"the review did not finish within the deadline of {self._deadline:g} s"
-                answer = self._on_deadline(body, ticket, reason)
-        return answer if answer is not None else Answer(500, error_body("no answer"))
-
-    def _on_deadline(self, body: bytes, ticket: _Ticket, reason: str) -> Answer:
-        parsed = ticket.parsed
-        if parsed is None:
-            try:
-                parsed = self.service.parse(body)
-            except InvalidReview as exc:
-                return Answer(400, error_body(str(exc)))
-        return self._finish(self.service.fail(parsed, reason))
-
-    def _work(self, body: bytes, deadline: float, ticket: _Ticket) -> Answer | None:
-        """In a pool thread: parse, decide, then audit if this thread claims the request."""
-        if ticket.claimed:
-            return None  # answered at the deadline while this waited for a thread
-        try:
-            ticket.parsed = parsed = self.service.parse(body)
+            self.metrics.deadline_exceeded.inc()
+            reason = f"the review did not finish within the deadline of {self._deadline:g} s"
+            result = self.service.fail(parsed, reason)
         except InvalidReview as exc:
-            return Answer(400, error_body(str(exc))) if ticket.claim() else None
-        try:
-            result = self.service.decide(parsed, deadline)
-        except InvalidReview as exc:
-            return Answer(400, error_body(str(exc))) if ticket.claim() else None
-        except BaseException as exc:  # pyo3 panics are BaseException; none may become "allow"
-            if isinstance(exc, KeyboardInterrupt | SystemExit):
-                raise
+            return Answer(400, error_body(str(exc)))
+        except Exception as exc:  # a bug: never an allow
             log.exception("reviewing %s failed", _uid(parsed))
             self.metrics.internal_errors.inc()
             result = self.service.fail(parsed, f"internal error: {type(exc).__name__}: {exc}")
-        return self._finish(result) if ticket.claim() else None
+        return self._finish(result)
 
     def _finish(self, result: ReviewResult) -> Answer:
         try:

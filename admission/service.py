@@ -4,40 +4,52 @@
 readiness probes meanwhile: the Kubernetes API client, the watch-fed ``ModelVerdict`` cache
 (registry type ``kubernetes``), the watch-fed namespace labels, then the admission environment
 (``build_env``) and, for the embedded engine, the evaluation worker processes. Until then every
-review is denied with the reason. ``handle`` is thread-safe.
+review is denied with the reason. ``decide`` runs on the event loop that called ``start``: the
+core (``review_steps``) runs there and each policy evaluation is awaited, from a worker process
+(embedded engine) or from a thread that calls OPA.
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import gc
 import json
 import logging
 import threading
-import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from modelward.admission.config import WebhookConfig
-from modelward.admission.core import AdmissionEnv, ReviewResult, deny_review, parse_review, review
-from modelward.admission.errors import ConfigError, InvalidReview
+from modelward.admission.core import (
+    AdmissionEnv,
+    ReviewResult,
+    deny_review,
+    parse_review,
+    perform,
+    review_steps,
+)
+from modelward.admission.errors import ConfigError
 from modelward.admission.evalpool import EvalPool, WorkerFailed
 from modelward.admission.lookupcache import FileLookupCache
 from modelward.admission.namespaces import NamespaceCache
-from modelward.admission.parts import PartEvaluation
+from modelward.admission.parts import Evaluation, PartEvaluation, drive
+from modelward.engine.decision import Decision
 from modelward.engine.errors import Error
 
 log = logging.getLogger("modelward.admission.service")
-
-Handled = tuple[int, bytes, dict[str, Any] | None]
 
 
 class AdmissionService:
     """Everything a review needs, loaded once; ``handle`` answers one request body."""
 
-    def __init__(self, config: WebhookConfig, *, eval_workers: int = 2) -> None:
+    def __init__(self, config: WebhookConfig, *, eval_workers: int = 2, threads: int = 8) -> None:
         self.config = config
         self._eval_workers = eval_workers
+        self._threads = threads
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._executor: ThreadPoolExecutor | None = None
         self._env: AdmissionEnv | None = None
         self._close_env: Callable[[], None] | None = None
         self._pool: EvalPool | None = None
@@ -49,7 +61,9 @@ class AdmissionService:
     # --- lifecycle ---------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Begin loading in the background; ``ready()`` says when it is done."""
+        """Begin loading in the background (call on the event loop); ``ready()`` says when it
+        is done."""
+        self._loop = asyncio.get_running_loop()
         self._loading.start()
 
     def wait_loaded(self, timeout: float | None = None) -> bool:
@@ -60,6 +74,8 @@ class AdmissionService:
         for part in (self._verdicts, self._namespaces, self._pool):
             if part is not None:
                 _quietly(part.stop if hasattr(part, "stop") else part.close)
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
         if self._close_env is not None:
             _quietly(self._close_env)
 
@@ -104,13 +120,17 @@ class AdmissionService:
             labels = self._namespaces.labels
         env, self._close_env = build_env(config, lookup=lookup, namespace_labels=labels)
         if config.engine == "embedded":
-            self._pool = EvalPool(config, self._eval_workers)
+            assert self._loop is not None, "start() runs on the event loop"
+            self._pool = EvalPool(config, self._eval_workers, self._loop)
             try:
                 self._pool.start()
             except WorkerFailed as exc:
                 raise ConfigError(str(exc)) from None
-            parts = env.parts and PartEvaluation(self._pool.evaluate_json)
-            env = dataclasses.replace(env, evaluate=self._pool.evaluate, parts=parts)
+            # Evaluations go to the pool (``_perform``); nothing may evaluate in this process.
+            parts = env.parts and PartEvaluation(_in_process_refused)
+            env = dataclasses.replace(env, evaluate=_in_process_refused, parts=parts)
+        else:
+            self._executor = ThreadPoolExecutor(self._threads, thread_name_prefix="evaluate")
         self._env = env
 
     # --- state -------------------------------------------------------------------------------
@@ -140,26 +160,21 @@ class AdmissionService:
 
     # --- requests ----------------------------------------------------------------------------
 
-    def handle(self, body: bytes, deadline: float | None = None) -> Handled:
-        """(HTTP status, response body, audit record or None) for one request body."""
-        try:
-            parsed = self.parse(body)
-        except InvalidReview as exc:
-            return 400, error_body(str(exc)), None
-        result = self.decide(parsed, deadline)
-        return 200, encode(result.response), result.audit
-
     def parse(self, body: bytes) -> dict[str, Any]:
         return parse_review(body)
 
-    def decide(self, parsed: Mapping[str, Any], deadline: float | None = None) -> ReviewResult:
-        """Review ``parsed``; evaluations must end by ``deadline`` (``time.monotonic()``)."""
+    async def decide(self, parsed: Mapping[str, Any]) -> ReviewResult:
+        """Review ``parsed``; the caller bounds it with the deadline (cancelling it)."""
         env = self._env
         if env is None or self._error:
             return self.fail(parsed, f"the webhook is not ready: {self.ready()[1]}")
+        return await drive(review_steps(parsed, env), lambda step: self._perform(step, env))
+
+    async def _perform(self, step: Evaluation, env: AdmissionEnv) -> Decision:
         if self._pool is not None:
-            self._pool.set_deadline(deadline or time.monotonic() + self.config.deadline_seconds)
-        return review(parsed, env)
+            return await self._pool.evaluate(step)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, perform, step, env)
 
     def fail(self, parsed: Mapping[str, Any], reason: str) -> ReviewResult:
         return deny_review(parsed, reason)
@@ -171,6 +186,10 @@ def encode(document: Mapping[str, Any]) -> bytes:
 
 def error_body(message: str) -> bytes:
     return encode({"error": message})
+
+
+def _in_process_refused(*_: object) -> Decision:
+    raise RuntimeError("policy evaluation runs in the worker processes, not in the webhook")
 
 
 def _no_labels(namespace: str) -> Mapping[str, str] | None:
