@@ -34,8 +34,13 @@ def serve_command(
     ] = None,
     threads: Annotated[int, typer.Option(min=1, help="Threads that wait on OPA (engine opa).")] = 8,
     eval_workers: Annotated[
-        int, typer.Option(min=1, help="Policy evaluation processes (embedded engine).")
-    ] = min(2, os.cpu_count() or 1),
+        int | None,
+        typer.Option(
+            min=1,
+            help="Policy evaluation processes (embedded engine); by default the usable CPUs "
+            "less one for the server, from 1 to 2.",
+        ),
+    ] = None,
 ) -> None:
     """Serve AdmissionReviews over HTTPS on /validate; /healthz, /readyz and /metrics beside.
 
@@ -54,6 +59,7 @@ def serve_command(
     settings = load_webhook_config(config)
     context = _tls(tls_cert, tls_key)
     reloader = CertReloader(context, tls_cert, tls_key)
+    eval_workers = eval_workers or default_eval_workers()
     service = AdmissionService(settings, eval_workers=eval_workers, threads=threads)
     app = WebhookApp(service, open_audit_log(settings.audit_log), background=[reloader.run])
     server = uvicorn.Server(
@@ -75,6 +81,11 @@ def serve_command(
     server.run()
     if not server.started:
         raise ConfigError(f"the webhook could not listen on {host}:{port} (see the log above)")
+
+
+def default_eval_workers() -> int:
+    """One core for the server's event loop, the others (at most 2) for evaluations."""
+    return max(1, min(2, len(os.sched_getaffinity(0)) - 1))
 
 
 def _tls(cert: Path, key: Path) -> ssl.SSLContext:
