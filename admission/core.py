@@ -18,7 +18,7 @@ from modelward.admission.errors import InvalidReview, MalformedObject
 from modelward.admission.extract import extract_references
 from modelward.admission.judge import ModelResult, failure, judge_all, unique
 from modelward.admission.modes import NamespacePolicy, namespace_policy
-from modelward.admission.parts import Evaluation, PartEvaluation, Steps, run
+from modelward.admission.parts import PartEvaluation
 from modelward.admission.records import audit_record, bare_record
 from modelward.admission.request import (
     API_VERSIONS,
@@ -36,6 +36,7 @@ from modelward.admission.responses import (
     response,
     warning_lines,
 )
+from modelward.admission.steps import Evaluation, Steps, run
 from modelward.engine.decision import Decision, PolicyFinding
 from modelward.engine.verdicts import SignedVerdict, VerdictKeys
 

@@ -22,7 +22,7 @@ import time
 
 from modelward.admission.config import WebhookConfig
 from modelward.admission.evalworker import ENTRY_TAGS, HEADER, write_frame
-from modelward.admission.parts import Evaluation
+from modelward.admission.steps import Evaluation
 from modelward.engine.decision import Decision
 
 log = logging.getLogger("modelward.admission.evalpool")

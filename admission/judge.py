@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from modelward.admission.context import VerdictView, find_verdict, policy_input, resolved
 from modelward.admission.extract import ModelReference
-from modelward.admission.parts import Steps, whole
+from modelward.admission.steps import Steps, whole
 from modelward.engine.decision import PolicyFinding
 from modelward.engine.errors import Error
 from modelward.engine.refs import ModelRef

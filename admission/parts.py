@@ -17,12 +17,13 @@ import json
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Generator
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
+from modelward.admission.steps import Evaluation, Steps
 from modelward.engine.decision import Decision, PolicyFinding
-from modelward.engine.evaluators import DECISION, MODEL_PART, REQUEST_PART, Entry
+from modelward.engine.evaluators import MODEL_PART, REQUEST_PART, Entry
 
 DAY = 86_400
 MAX_AGE = 300.0
@@ -30,63 +31,6 @@ MAX_ENTRIES = 1024
 FACTS_TEXTS = 256
 
 EvaluateJson = Callable[[str, Entry], Decision]
-T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Evaluation:
-    """One policy evaluation the core asks for: a whole ``document``, or a part as JSON text."""
-
-    entry: Entry
-    input_json: str = ""
-    document: dict[str, Any] | None = None
-
-    def text(self) -> str:
-        return self.input_json if self.document is None else json.dumps(self.document)
-
-
-# The core is written as generators that yield the evaluations they need and receive each
-# Decision back, so the same code runs with blocking evaluations (``run``) and in the webhook's
-# event loop, which awaits worker processes.
-Steps = Generator[Evaluation, Decision, T]
-
-
-def run(steps: Steps[T], perform: Callable[[Evaluation], Decision]) -> T:
-    """Drive ``steps`` to its result with ``perform``; what ``perform`` raises goes back in."""
-    reply: Decision | None = None
-    error: Exception | None = None
-    while True:
-        try:
-            step = steps.throw(error) if error is not None else steps.send(reply)  # type: ignore[arg-type]
-        except StopIteration as done:
-            return done.value  # type: ignore[no-any-return]
-        try:
-            reply, error = perform(step), None
-        except Exception as exc:
-            reply, error = None, exc
-
-
-async def drive(steps: Steps[T], perform: Callable[[Evaluation], Awaitable[Decision]]) -> T:
-    """``run`` for evaluations that are awaited; cancelling it closes ``steps``."""
-    reply: Decision | None = None
-    error: Exception | None = None
-    try:
-        while True:
-            try:
-                step = steps.throw(error) if error is not None else steps.send(reply)  # type: ignore[arg-type]
-            except StopIteration as done:
-                return done.value  # type: ignore[no-any-return]
-            try:
-                reply, error = await perform(step), None
-            except Exception as exc:
-                reply, error = None, exc
-    finally:
-        steps.close()
-
-
-def whole(document: dict[str, Any]) -> Steps[Decision]:
-    """The whole decision on ``document`` in one evaluation."""
-    return (yield Evaluation(DECISION, document=document))
 
 
 class ModelPartCache:

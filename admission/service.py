@@ -34,7 +34,8 @@ from modelward.admission.errors import ConfigError
 from modelward.admission.evalpool import EvalPool, WorkerFailed
 from modelward.admission.lookupcache import FileLookupCache
 from modelward.admission.namespaces import NamespaceCache
-from modelward.admission.parts import Evaluation, PartEvaluation, drive
+from modelward.admission.parts import PartEvaluation
+from modelward.admission.steps import Evaluation, drive
 from modelward.engine.decision import Decision
 from modelward.engine.errors import Error
 
