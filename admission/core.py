@@ -98,7 +98,7 @@ def perform(step: Evaluation, env: AdmissionEnv) -> Decision:
 
 
 def review_steps(admission_review: Mapping[str, Any], env: AdmissionEnv) -> Steps[ReviewResult]:
-    """``review`` as steps that yield each policy evaluation (see ``parts.Steps``)."""
+    """``review`` as steps that yield each policy evaluation (see ``steps.Steps``)."""
     started = time.perf_counter()
     request = read_request(admission_review)
     try:

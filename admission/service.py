@@ -43,7 +43,7 @@ log = logging.getLogger("modelward.admission.service")
 
 
 class AdmissionService:
-    """Everything a review needs, loaded once; ``handle`` answers one request body."""
+    """Everything a review needs, loaded once; ``decide`` answers one parsed review."""
 
     def __init__(self, config: WebhookConfig, *, eval_workers: int = 2, threads: int = 8) -> None:
         self.config = config

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from modelward.engine.bundle import ENTRY_PACKAGE as MAIN_LINE
 from modelward.engine.bundle import PolicyBundle
 from modelward.engine.decision import Decision
 
@@ -32,17 +33,11 @@ DECISION = Entry("deny", "warn")  # the whole decision
 MODEL_PART = Entry("model_deny", "model_warn")  # every category but admission (input.model)
 REQUEST_PART = Entry("request_deny", "request_warn")  # the admission category (the request)
 
-DENY_RULE = DECISION.deny_rule
-WARN_RULE = DECISION.warn_rule
-
-
-_MAIN_PACKAGE = re.compile(r"^package\s+modelward\.main\s*$", re.M)
-
 
 def defines(bundle: PolicyBundle, entry: Entry) -> bool:
     """Does the bundle's ``modelward.main`` package define ``entry``'s deny rule?"""
     head = re.compile(rf"^{re.escape(entry.deny)}\b", re.M)
-    return any(_MAIN_PACKAGE.search(m.source) and head.search(m.source) for m in bundle.policies)
+    return any(MAIN_LINE.search(m.source) and head.search(m.source) for m in bundle.policies)
 
 
 class Evaluator(Protocol):
