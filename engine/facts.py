@@ -25,6 +25,11 @@ class Finding(_Model):
     member: str | None = Field(None, description="Archive member, when inside an archive")
     offset: int | None = Field(None, description="Byte offset, when known")
     technique: str | None = Field(None, description="Attack technique or check name")
+    symbol: str | None = Field(
+        None,
+        description="The dotted import path the finding is about (module.name), when it is "
+        "about one; policies match allowed_imports against it",
+    )
     message: str
 
 
@@ -59,11 +64,21 @@ class ImportFact(_Model):
     verdict: Literal["allowed", "unknown", "denied"]
 
 
+class SkippedPath(_Model):
+    """A path of the model folder that is not model content and was not collected."""
+
+    path: str = Field(description="POSIX path relative to the model root (a file or a folder)")
+    reason: str = Field(description="Why it is not model content, e.g. version-control metadata")
+
+
 class ScanFacts(_Model):
     findings: list[Finding] = []
     imports: list[ImportFact] = []
     complete: bool = Field(description="False whenever anything could not be analysed")
     unanalysed: list[str] = Field([], description="Files (or members) that were not analysed")
+    skipped: list[SkippedPath] = Field(
+        [], description="Paths left out as not model content (.git/, download metadata)"
+    )
 
 
 class ManifestFacts(_Model):

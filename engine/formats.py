@@ -1,8 +1,8 @@
 """Detect a file's format from its content, and the format its name claims.
 
 Detection reads a bounded head of the file (and, for zip and tar, their directories). It never
-unpickles or loads anything: pickles are recognised by decoding opcodes with ``pickletools``,
-which only parses.
+unpickles or loads anything: pickles are recognised by walking their opcodes
+(``pickle_probe``), which only parses.
 """
 
 from __future__ import annotations
@@ -11,14 +11,15 @@ import bz2
 import io
 import json
 import lzma
-import pickletools
+import re
+import struct
 import tarfile
 import zipfile
 import zlib
 from pathlib import PurePosixPath
 from typing import BinaryIO, Final
 
-from modelward.engine import protowire
+from modelward.engine import pickle_probe, protowire
 
 HEAD_BYTES: Final = 1 << 16
 PICKLE_PROBE_BYTES: Final = 1 << 20
@@ -45,6 +46,7 @@ MAGIC: Final = (
     (b"\xff\xd8\xff", "jpeg"),
     (b"%PDF-", "pdf"),
     (b"\x7fELF", "elf"),
+    (b"GIF8", "gif"),
 )
 COMPRESSED: Final = (
     (b"\x1f\x8b", "gzip"),
@@ -53,6 +55,12 @@ COMPRESSED: Final = (
     (b"\x5d\x00\x00", "lzma"),
 )
 HDF5_SUPERBLOCK_OFFSETS: Final = (0, 512, 1024, 2048, 4096, 8192)
+#: Signatures of formats that run no code; a loader of another format may still read the file.
+PREFIX_ONLY: Final = frozenset({"png", "jpeg", "pdf", "elf", "gif"})
+#: joblib's compressed format before 0.10: ``ZF``, the hex length, then zlib data.
+JOBLIB_ZFILE: Final = b"ZF0x"
+PICKLE_KINDS: Final = frozenset({"pickle", "joblib", "pytorch-legacy"})
+ZIP_KINDS: Final = frozenset({"zip", "pytorch-zip", "numpy-npz", "keras", "skops"})
 
 EXTENSION_CLAIMS: Final = {
     ".safetensors": "safetensors", ".gguf": "gguf", ".onnx": "onnx",
@@ -75,7 +83,7 @@ CLAIM_ALLOWS: Final = {
     "hdf5": {"hdf5"},
     "json": {"json"},
     "yaml": {"yaml", "text", "json"},
-    "text": {"text", "json", "yaml"},
+    "text": {"text", "json", "yaml", "markdown"},
     "gzip": {"gzip", "joblib"}, "bzip2": {"bzip2", "joblib"}, "xz": {"xz", "joblib"},
     "lzma": {"lzma", "joblib"}, "zlib": {"zlib", "joblib"},
 }  # fmt: skip
@@ -94,13 +102,18 @@ def is_mismatch(detected: str, claimed: str | None) -> bool:
 
 
 def detect(fp: BinaryIO, size: int) -> str:
-    """Detect the format of a seekable binary stream of ``size`` bytes from its content."""
+    """Detect the format of a seekable binary stream of ``size`` bytes from its content.
+
+    Where several loaders would accept the file, the one that can run code wins: a zip found
+    from the end, or an HDF5 superblock after a user block, outranks an image or PDF signature
+    at the start (``alternates`` names the other readings).
+    """
     if size == 0:
         return "empty"
     fp.seek(0)
     head = fp.read(HEAD_BYTES)
     for magic, name in MAGIC:
-        if head.startswith(magic):
+        if head.startswith(magic) and name not in PREFIX_ONLY:
             return name
     if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
         return _zip_kind(fp)
@@ -108,18 +121,41 @@ def detect(fp: BinaryIO, size: int) -> str:
         return "hdf5"
     if _has_zip_directory(fp, size):
         return _zip_kind(fp)  # bytes prepended to a zip: zip readers find it from the end
+    for magic, name in MAGIC:
+        if head.startswith(magic):
+            return name
+    return _unsigned_kind(fp, size, head)
+
+
+def _unsigned_kind(fp: BinaryIO, size: int, head: bytes) -> str:
+    """Formats recognised without a leading signature: archives, wrappers, pickles, text."""
     if len(head) >= 262 and head[257:262] == b"ustar":
         return _tar_kind(fp)
     for magic, name in COMPRESSED:
         if head.startswith(magic):
             return _compressed_kind(head, name)
+    if head.startswith(JOBLIB_ZFILE):
+        return "joblib"
     if _is_zlib(head):
         return _compressed_kind(head, "zlib")
     if _is_safetensors(head):
         return "safetensors"
-    if _looks_like_pickle(fp, head):
+    if _looks_like_pickle(fp, size, head):
         return _pickle_kind(head)
     return _protobuf_or_text(head, truncated=size > len(head))
+
+
+def alternates(fp: BinaryIO, size: int, detected: str) -> list[str]:
+    """Other formats whose loaders accept this file: a pickle loader reads from the start
+    whatever else the file is, and zip readers find an archive from its end."""
+    found: list[str] = []
+    if detected not in PICKLE_KINDS:
+        fp.seek(0)
+        if _looks_like_pickle(fp, size, fp.read(HEAD_BYTES)):
+            found.append("pickle")
+    if detected not in ZIP_KINDS and detected not in ("empty",) and _has_zip_directory(fp, size):
+        found.append(_zip_kind(fp))
+    return found
 
 
 def detect_bytes(data: bytes) -> str:
@@ -147,10 +183,30 @@ def _zip_kind(fp: BinaryIO) -> str:
 
 
 def _has_zip_directory(fp: BinaryIO, size: int) -> bool:
-    """True when the end-of-central-directory record sits where zip readers look for it."""
+    """True when an end-of-central-directory record sits where zip readers look for it and
+    points at a central directory record."""
     tail = min(size, ZIP_EOCD_SEARCH)
     fp.seek(size - tail)
-    return b"PK\x05\x06" in fp.read(tail)
+    data = fp.read(tail)
+    pos = data.rfind(b"PK\x05\x06")
+    while pos >= 0:
+        record = data[pos : pos + 22]
+        if len(record) == 22 and _points_at_directory(fp, size, size - tail + pos, record):
+            return True
+        pos = data.rfind(b"PK\x05\x06", 0, pos)
+    return False
+
+
+def _points_at_directory(fp: BinaryIO, size: int, eocd: int, record: bytes) -> bool:
+    entries, cd_size, cd_offset = struct.unpack_from("<HLL", record, 10)
+    if entries == 0:
+        return cd_size == 0
+    for start in (cd_offset, eocd - cd_size):  # as written, or shifted by prepended bytes
+        if 0 <= start < size:
+            fp.seek(start)
+            if fp.read(4) == b"PK\x01\x02":
+                return True
+    return False
 
 
 def _tar_kind(fp: BinaryIO) -> str:
@@ -196,14 +252,16 @@ def _decompress_head(head: bytes, kind: str) -> bytes:
 
 def _compressed_kind(head: bytes, kind: str) -> str:
     inner = _decompress_head(head, kind)
-    if inner and _looks_like_pickle(io.BytesIO(inner), inner):
+    if inner and _looks_like_pickle(io.BytesIO(inner), len(inner), inner):
         return "joblib"
     return kind
 
 
 def _is_safetensors(head: bytes) -> bool:
-    body = head[8:16].lstrip(b" \t\r\n")
-    return len(head) >= 10 and body.startswith(b"{")
+    """An 8-byte length, then a JSON object whose first key (or end) follows."""
+    body = head[8:64].lstrip(b" \t\r\n")
+    return len(head) >= 10 and body[:1] == b"{" and body[1:].lstrip(b" \t\r\n")[:1] in b'"}'
+
 
 
 def _pickle_kind(head: bytes) -> str:
@@ -214,36 +272,11 @@ def _pickle_kind(head: bytes) -> str:
     return "pickle"
 
 
-def _looks_like_pickle(fp: BinaryIO, head: bytes) -> bool:
+def _looks_like_pickle(fp: BinaryIO, size: int, head: bytes) -> bool:
+    """Strong evidence only: a protocol 2+ header, or opcodes that end or import cleanly."""
     if len(head) >= 2 and head[0] == 0x80 and 2 <= head[1] <= 5:
         return True
-    if not head or chr(head[0]) not in _PROTO01_FIRST:
-        return False
-    fp.seek(0)
-    probe = io.BytesIO(fp.read(PICKLE_PROBE_BYTES))
-    count = 0
-    try:
-        for opcode, _arg, _pos in pickletools.genops(probe):
-            count += 1
-            if opcode.name == "STOP":
-                return True
-    except (ValueError, UnicodeDecodeError, EOFError, OverflowError):
-        # A stream broken after an import is still a pickle to the loader, and so is a binary
-        # file that starts like a proto-0 GLOBAL/INST.
-        return count >= 2 or (head[:1] in (b"c", b"i") and not _is_utf8(probe.getvalue()))
-    return False
-
-
-def _is_utf8(data: bytes) -> bool:
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
-
-
-# Opcodes that begin protocol 0/1 pickles in practice (MARK, GLOBAL, INST, lists, dicts, ...).
-_PROTO01_FIRST: Final = set("(cil}])NSVIFLGJKMUTX")
+    return pickle_probe.probe(fp, size).is_pickle
 
 
 def _protobuf_or_text(head: bytes, *, truncated: bool) -> str:
@@ -286,7 +319,14 @@ def _as_text(head: bytes) -> str | None:
     return text if text and printable / len(text) > 0.97 else None
 
 
+#: A Git LFS pointer file: what a clone without git-lfs holds in place of the real content.
+LFS_POINTER_PREFIX: Final = "version https://git-lfs.github.com/spec/"
+_YAML_LINE = re.compile(r"^(?:\s|-\s|-$|#|[\w\"'./-]+:(?:\s|$))")
+
+
 def _text_kind(text: str, *, truncated: bool) -> str:
+    if text.startswith(LFS_POINTER_PREFIX):
+        return "lfs-pointer"
     stripped = text.lstrip()
     if stripped.startswith(("{", "[")):
         if truncated:  # only the head was read: judge by how the document starts
@@ -297,6 +337,19 @@ def _text_kind(text: str, *, truncated: bool) -> str:
         except ValueError:
             return "text"
         return "json"
+    if stripped.startswith("---") and _is_front_matter_document(stripped):
+        return "markdown"
     if stripped.startswith("---") or (stripped.split(":", 1)[0].isidentifier() and ":" in text):
         return "yaml"
     return "text"
+
+
+def _is_front_matter_document(text: str) -> bool:
+    """A ``---`` YAML block followed by prose (a model card), not a YAML stream."""
+    lines = text.splitlines()
+    try:
+        close = lines.index("---", 1)
+    except ValueError:
+        return False
+    body = [line for line in lines[close + 1 :] if line.strip() and line.strip() != "---"]
+    return any(_YAML_LINE.match(line) is None for line in body)

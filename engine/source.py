@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from modelward.engine.facts import Finding
+from modelward.engine.facts import Finding, SkippedPath
 from modelward.engine.refs import ModelRef
 
 
@@ -33,6 +33,8 @@ class ModelSource:
     root: Path
     files: list[SourceFile] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
+    #: Paths left out because they are not model content (VCS or download metadata).
+    skipped: list[SkippedPath] = field(default_factory=list)
     single_file: bool = False
     #: What a remote resolver learned on the way (e.g. "hub": the Hugging Face model info,
     #: resolved commit and LFS hashes), for the collectors that turn it into facts.

@@ -12,7 +12,11 @@ INCOMPLETE_SOURCE = frozenset({"source.unreadable", "source.too_many_files"})
 NOT_ANALYSABLE = {
     "unreadable": "could not be read",
     "undetected": "its format could not be detected",
+    "lfs-pointer": "it is a Git LFS pointer, the content is not present (fetch the LFS objects, "
+    "e.g. `git lfs pull`, and scan again)",
 }
+#: Finding ids for files that could not be analysed, by detected format.
+NOT_ANALYSABLE_IDS = {"lfs-pointer": "file.content_not_present"}
 
 
 class ScanCollector:
@@ -26,7 +30,8 @@ class ScanCollector:
             facts = detected.get(file.path)
             fmt = facts.format if facts else "undetected"
             if fmt in NOT_ANALYSABLE:
-                result.incomplete(file.path, _finding(file, f"file.{fmt}", NOT_ANALYSABLE[fmt]))
+                finding_id = NOT_ANALYSABLE_IDS.get(fmt, f"file.{fmt}")
+                result.incomplete(file.path, _finding(file, finding_id, NOT_ANALYSABLE[fmt]))
                 continue
             result.merge(_scan_one(file, fmt))
         return ScanFacts(
@@ -34,6 +39,7 @@ class ScanCollector:
             imports=result.imports,
             complete=result.complete,
             unanalysed=result.unanalysed,
+            skipped=list(source.skipped),
         )
 
 

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
-from pathlib import PurePosixPath
 from typing import BinaryIO, Final
 
-from modelward.engine.formats import detect_bytes
+from modelward.engine.formats import JOBLIB_ZFILE, detect_bytes
 from modelward.engine.scan.formats_common import Budget, ScanContext, read_at
 from modelward.engine.scan.limits import DEFAULT_LIMITS, Limits
 from modelward.engine.scan.result import FileScan
@@ -64,6 +63,14 @@ def _data_handler(fmt: str) -> Handler | None:
         from modelward.engine.scan.savedmodel import scan_savedmodel
 
         return scan_savedmodel
+    if fmt == "tf-savedmodel-text":
+        from modelward.engine.scan.savedmodel import scan_savedmodel_text
+
+        return scan_savedmodel_text
+    if fmt == "keras-metadata":
+        from modelward.engine.scan.savedmodel_keras import scan_keras_metadata
+
+        return scan_keras_metadata
     if fmt == "onnx":
         from modelward.engine.scan.onnx_files import scan_onnx
 
@@ -81,7 +88,12 @@ def _data_handler(fmt: str) -> Handler | None:
 
 def _scan_pickle_or_wrapper(fp: BinaryIO, size: int, ctx: ScanContext) -> FileScan:
     """Pickles, and joblib files that are a compressed pickle."""
-    if read_at(fp, 0, 6).startswith(_COMPRESSED_MAGIC):
+    head = read_at(fp, 0, 6)
+    if head.startswith(JOBLIB_ZFILE):
+        from modelward.engine.scan.formats_compressed import scan_joblib_zfile
+
+        return scan_joblib_zfile(fp, size, ctx)
+    if head.startswith(_COMPRESSED_MAGIC):
         from modelward.engine.scan.formats_compressed import scan_compressed
 
         return scan_compressed(fp, size, ctx)
@@ -121,26 +133,16 @@ def scan_stream(fp: BinaryIO, size: int, fmt: str, ctx: ScanContext) -> FileScan
 
 
 def scan_file(file: SourceFile, fmt: str, limits: Limits = DEFAULT_LIMITS) -> FileScan:
-    """Scan one file whose format was detected from its content."""
+    """Scan one file as every format a loader would accept it as (see ``readings``)."""
     ctx = ScanContext.top(file.path, limits)
     if fmt == "empty":
-        return FileScan(
-            findings=[
-                ctx.finding(
-                    "file.empty",
-                    "low",
-                    "file is empty (0 bytes)",
-                    technique="empty file",
-                )
-            ]
+        finding = ctx.finding(
+            "file.empty", "low", "file is empty (0 bytes)", technique="empty file"
         )
-    if fmt == "protobuf" and PurePosixPath(file.path).name == "saved_model.pb":
-        fmt = "tf-savedmodel"  # TensorFlow loads it by name
-    if _handler(fmt) is None:
-        return FileScan()
+        return FileScan(findings=[finding])
     try:
         with file.open() as fp:
-            return scan_stream(fp, file.size, fmt, ctx)
+            return _scan_readings(file, fmt, fp, ctx)
     except OSError as exc:
         return ctx.incomplete(
             FileScan(),
@@ -151,6 +153,23 @@ def scan_file(file: SourceFile, fmt: str, limits: Limits = DEFAULT_LIMITS) -> Fi
                 technique="unreadable file",
             ),
         )
+
+
+def _scan_readings(file: SourceFile, fmt: str, fp: BinaryIO, ctx: ScanContext) -> FileScan:
+    from modelward.engine.scan.readings import readings, unrecognised
+    from modelward.engine.scan.templates import is_template_file, scan_template_file
+
+    result = FileScan()
+    if is_template_file(file.path):
+        result.merge(scan_template_file(fp, file.size, ctx))
+    analysed = [r for r in readings(file.path, fmt, fp, file.size) if _handler(r) is not None]
+    for reading in analysed:
+        result.merge(scan_stream(fp, file.size, reading, ctx))
+    reason = None if analysed else unrecognised(file.path, fmt)
+    if reason is not None:
+        ctx.incomplete(result, ctx.finding("file.unrecognised", "medium", reason,
+                                           technique="unrecognised model file"))  # fmt: skip
+    return result
 
 
 def scan_bytes(

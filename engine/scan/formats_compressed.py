@@ -160,22 +160,30 @@ def chunk_reader(fp: BinaryIO, start: int, end: int) -> Callable[[], bytes]:
     return read
 
 
-def compression_kind(head: bytes) -> str:
-    for magic, name in _MAGIC:
-        if head.startswith(magic):
-            return name
-    return "zlib"
+#: joblib < 0.10 "Z-files": ``ZF``, the hex length left-justified in 19 bytes (one more byte, a
+#: space, from joblib <= 0.8.4), then zlib data. joblib.load unpickles what it decompresses.
+ZFILE_PREFIX: Final = b"ZF"
+ZFILE_HEADER: Final = 2 + 19
 
 
-def scan_compressed(fp: BinaryIO, size: int, ctx: ScanContext) -> FileScan:
-    """Decompress a wrapper within limits and scan what it holds."""
-    from modelward.engine.scan import scan_stream
+def scan_joblib_zfile(fp: BinaryIO, size: int, ctx: ScanContext) -> FileScan:
+    """A joblib Z-file: the decompressed content is a pickle to ``joblib.load``."""
+    from modelward.engine.scan.formats_pickles import scan_pickle
 
     result = FileScan()
-    kind = compression_kind(read_at(fp, 0, 8))
+    start = ZFILE_HEADER + (read_at(fp, ZFILE_HEADER, 1) == b" ")
     cap = min(ctx.budget.remaining, ctx.limits.max_pickle_bytes)
-    decoded = decode(chunk_reader(fp, 0, size), kind, cap, multi=kind != "zlib")
+    decoded = decode(chunk_reader(fp, start, size), "zlib", cap)
     ctx.budget.take(len(decoded.data))
+    _decode_findings(decoded, "joblib Z-file", cap, ctx, result)
+    inner = ctx.child(None)
+    result.merge(scan_pickle(io.BytesIO(decoded.data), len(decoded.data), inner))
+    return result
+
+
+def _decode_findings(
+    decoded: Decoded, kind: str, cap: int, ctx: ScanContext, result: FileScan
+) -> None:
     if decoded.overflow:
         ctx.incomplete(
             result,
@@ -197,6 +205,25 @@ def scan_compressed(fp: BinaryIO, size: int, ctx: ScanContext) -> FileScan:
                 technique="broken stream",
             ),
         )
+
+
+def compression_kind(head: bytes) -> str:
+    for magic, name in _MAGIC:
+        if head.startswith(magic):
+            return name
+    return "zlib"
+
+
+def scan_compressed(fp: BinaryIO, size: int, ctx: ScanContext) -> FileScan:
+    """Decompress a wrapper within limits and scan what it holds."""
+    from modelward.engine.scan import scan_stream
+
+    result = FileScan()
+    kind = compression_kind(read_at(fp, 0, 8))
+    cap = min(ctx.budget.remaining, ctx.limits.max_pickle_bytes)
+    decoded = decode(chunk_reader(fp, 0, size), kind, cap, multi=kind != "zlib")
+    ctx.budget.take(len(decoded.data))
+    _decode_findings(decoded, kind, cap, ctx, result)
     fmt = detect_bytes(decoded.data)
     if fmt not in PICKLE_FORMATS and decoded.data[:1] == b"\x80":
         fmt = "pickle"  # joblib unpickles whatever the wrapper holds

@@ -17,6 +17,7 @@ from modelward.engine.scan.result import FileScan
 
 MAGIC: Final = b"\x93NUMPY"
 MAX_HEADER: Final = 1 << 20
+_PY2_LONG = re.compile(r"\b(\d+)L\b")
 _TYPESTR = re.compile(r"^[<>|=]?([?bBhHiIlLqQpPefdgFDGSUVOMmaucb])(\d*)(\[[a-zA-Z0-9,]+\])?$")
 _SIZES: Final = {
     "?": 1,
@@ -114,6 +115,8 @@ def read_header(fp: BinaryIO, size: int) -> tuple[dict[str, object], int]:
     if length > MAX_HEADER or start + length > size:
         raise HeaderError(f"header length {length} is impossible for a {size}-byte file")
     text = read_at(fp, start, length).decode("utf-8" if major == 3 else "latin1")
+    if major == 1:
+        text = _PY2_LONG.sub(r"\1", text)  # Python 2 wrote shapes as (2L, 3L); numpy accepts it
     try:
         header = literal(ast.parse(text.strip(), mode="eval"))
     except (SyntaxError, RecursionError, MemoryError, ValueError) as exc:

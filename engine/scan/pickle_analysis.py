@@ -11,11 +11,12 @@ from dataclasses import dataclass
 
 from modelward.engine.facts import SEVERITY_RANK, Finding, ImportFact, Severity
 from modelward.engine.scan.limits import Limits
-from modelward.engine.scan.pickle_rules import Rule, Verdict, classify
-from modelward.engine.scan.pickle_values import Global, Opaque, SymDict, describe
+from modelward.engine.scan.pickle_rules import LOADER_FINDING, Rule, Verdict, classify
+from modelward.engine.scan.pickle_values import Call, Global, Opaque, SymDict, describe
 from modelward.engine.scan.result import FileScan
 
 PLANTING = "module attribute planting"
+UNREVIEWED = "call of a callable nobody reviewed"
 _UNSET = object()
 _MAX_PER_ID = 25
 _MAX_IMPORTS = 10_000
@@ -55,6 +56,8 @@ class Analysis:
         self.planted: dict[str, object] = parent.planted if parent else {}
         self.extensions: dict[int, tuple[str, str]] = parent.extensions if parent else {}
         self.candidates: list[tuple[int, object]] = []
+        #: Deserializers the pickle imported, and whether it called them.
+        self.loaders: dict[str, tuple[int, bool]] = parent.loaders if parent else {}
         self._keys: set[tuple[str, str]] = set()
         self._imported: set[tuple[str, str]] = set()
         self._counts: dict[tuple[str, str], int] = {}
@@ -78,8 +81,10 @@ class Analysis:
         technique: str,
         reason: str,
         key: str | None = None,
+        symbol: str | None = None,
     ) -> None:
-        """Add a finding (once per ``id_``/``key`` when a key is given)."""
+        """Add a finding (once per ``id_``/``key`` when a key is given); ``symbol`` is the import
+        path it is about."""
         if key is not None:
             if (id_, key) in self._keys:
                 return
@@ -94,7 +99,8 @@ class Analysis:
         inner = "" if self.anchor is None else f" (inner offset {offset})"
         self.result.findings.append(Finding(
             id=id_, severity=severity, file=self.file, member=self.member, offset=where,
-            technique=technique, message=f"{self.where}: {self.prefix}{reason}{inner}",
+            technique=technique, symbol=symbol,
+            message=f"{self.where}: {self.prefix}{reason}{inner}",
         ))  # fmt: skip
 
     def incomplete(self, id_: str, severity: Severity, offset: int | None, technique: str,
@@ -106,7 +112,12 @@ class Analysis:
             self.result.unanalysed.append(self.where)
 
     def finish(self) -> None:
-        """Say how many findings of each id and severity were left out of the report."""
+        """Report deserializers never called, and how many findings were left out."""
+        for path, (offset, called) in self.loaders.items():
+            if not called:
+                self.report(LOADER_FINDING, "medium", offset, "nested deserialization",
+                            f"references {path}, a deserializer, without calling it",
+                            key=path, symbol=path)  # fmt: skip
         for (id_, severity), count in self._counts.items():
             if count > _MAX_PER_ID:
                 first = next(f for f in self.result.findings if f.id == id_)
@@ -158,11 +169,13 @@ class Analysis:
                         f"{via} reads {rule.path}, an attribute this pickle planted earlier; it "
                         f"yields {describe(planted)}", key=rule.path)  # fmt: skip
             return planted
+        if rule.finding == LOADER_FINDING:
+            self.loaders.setdefault(rule.path, (offset, False))
         if (module, name) not in self._imported:
             self.add_import(module, name, rule.verdict, offset)
             if rule.finding is not None and rule.severity is not None:
                 self._report_rule(rule, module, name, offset, via)
-        return Global(module, name, rule.path, rule.verdict, offset)
+        return Global(module, name, rule.path, rule.verdict, offset, rule.finding)
 
     def _report_rule(self, rule: Rule, module: str, name: str, offset: int, via: str) -> None:
         shown = f"{module}.{name}" if name else module
@@ -175,7 +188,21 @@ class Analysis:
         else:
             reason = f"{via} imports {shown}, which is not on the ML checkpoint allowlist"
         assert rule.finding is not None and rule.severity is not None
-        self.report(rule.finding, rule.severity, offset, rule.technique, reason)
+        self.report(rule.finding, rule.severity, offset, rule.technique, reason,
+                    symbol=rule.path)  # fmt: skip
+
+    def unreviewed_call(self, func: Global, offset: int, how: str) -> None:
+        """``how`` runs ``func``, which nobody reviewed: loading runs its code."""
+        if func.finding == "pickle.global.main_class":
+            return  # a class of the loading program: its own code, reported as such
+        self.events += 1
+        self.report("pickle.call.unreviewed", "high", offset, UNREVIEWED,
+                    f"{how} {func.path}, which is not on the reviewed allowlist; loading runs "
+                    "its code", key=f"{func.path}:{how}", symbol=func.path)  # fmt: skip
+
+    def loader_called(self, path: str, offset: int) -> None:
+        """A deserializer the pickle imported is called (its payload is judged separately)."""
+        self.loaders[path] = (self.loaders.get(path, (offset, True))[0], True)
 
     def computed_global(self, module: object, name: object, offset: int) -> object:
         """STACK_GLOBAL whose operands are not constant strings."""
@@ -207,6 +234,8 @@ class Analysis:
 
     def build(self, target: object, state: object, offset: int) -> None:
         """BUILD: ``target.__setstate__(state)`` or an update of its ``__dict__``."""
+        if isinstance(target, Call):
+            target.state = state
         items = _state_items(state)
         if isinstance(target, Global):
             names = ", ".join(k for k, _ in items if isinstance(k, str)) or describe(state)

@@ -17,8 +17,10 @@ import zlib
 from collections.abc import Callable
 from typing import Final
 
+from modelward.engine.scan.pickle_allowlist import UFUNC_RESOLVERS
 from modelward.engine.scan.pickle_analysis import Analysis
 from modelward.engine.scan.pickle_nested import analyse_nested
+from modelward.engine.scan.pickle_rules import LOADERS
 from modelward.engine.scan.pickle_strings import is_code_like
 from modelward.engine.scan.pickle_values import (
     AttrGetter,
@@ -37,25 +39,37 @@ _MAX_INFLATE: Final = 64 << 20
 _MAX_ARGUMENT: Final = 1 << 16
 _TEXT_CODECS: Final = frozenset({"latin1", "latin-1", "iso-8859-1", "iso8859-1", "l1", "utf-8",
                                  "utf8", "ascii", "us-ascii", "raw_unicode_escape"})  # fmt: skip
-_LOADERS: Final = frozenset({
-    "pickle.loads", "pickle.load", "pickle._loads", "pickle._load", "dill.loads", "dill.load",
-    "dill._dill.loads", "dill._dill.load", "cloudpickle.loads", "cloudpickle.load",
-    "joblib.load", "torch.load", "torch.serialization.load", "torch.storage._load_from_bytes",
-    "numpy.loads", "numpy.load", "pandas.read_pickle", "jsonpickle.decode",
+
+
+#: How each calling opcode runs its callable, for messages.
+HOW: Final = {
+    "REDUCE": "REDUCE calls", "INST": "INST instantiates", "OBJ": "OBJ instantiates",
+    "NEWOBJ": "NEWOBJ instantiates", "NEWOBJ_EX": "NEWOBJ_EX instantiates",
+}  # fmt: skip
+#: Allowlisted callables that only store their arguments (a defaultdict's factory is called
+#: later by the application, not by the load); every other allowlisted callable may call or
+#: instantiate a callable it is given.
+STORING: Final = frozenset({
+    "collections.OrderedDict", "collections.defaultdict", "collections.deque",
+    "collections.Counter", "builtins.set", "builtins.frozenset", "builtins.list",
+    "builtins.tuple", "builtins.dict",
 })  # fmt: skip
 
 
-def call(analysis: Analysis, func: object, args: object, offset: int, construct: bool) -> object:
-    """The value of ``func(*args)`` (``construct``: NEWOBJ's ``cls.__new__(cls, *args)``)."""
+def call(analysis: Analysis, func: object, args: object, offset: int, op: str) -> object:
+    """The value of ``func(*args)`` as opcode ``op`` computes it (NEWOBJ: ``cls.__new__``)."""
     if type(func) is Global:
-        if not construct:
+        if op not in ("NEWOBJ", "NEWOBJ_EX"):
             effect = _EFFECTS.get(func.path)
             if effect is not None:
                 value = effect(analysis, func, args, offset)
                 if value is not None:
                     return value
         if func.verdict == "unknown":
+            analysis.unreviewed_call(func, offset, HOW[op])
             _code_arguments(analysis, func, args, offset)
+        elif func.verdict == "allowed" and func.path not in STORING:
+            _callable_arguments(analysis, func, args, offset)
     elif isinstance(func, AttrGetter):
         return _attrgetter_call(analysis, func, args, offset)
     elif isinstance(func, Call):
@@ -77,6 +91,13 @@ def _code_arguments(analysis: Analysis, func: Global, args: object, offset: int)
                            f"calls {func.path}, which is not allowlisted, with code-like "
                            f"argument {describe(value)}")  # fmt: skip
             return
+
+
+def _callable_arguments(analysis: Analysis, func: Global, args: object, offset: int) -> None:
+    """Unreviewed callables handed to a reviewed one, which may call or instantiate them."""
+    for value in _positional(args):
+        if type(value) is Global and value.verdict == "unknown":
+            analysis.unreviewed_call(value, offset, f"{func.path} is given")
 
 
 def _positional(args: object) -> tuple[object, ...]:
@@ -179,6 +200,14 @@ def _resolve_name(analysis: Analysis, func: Global, args: object, offset: int) -
                                   f"{func.path}({name!r})")  # fmt: skip
 
 
+def _ufunc(analysis: Analysis, func: Global, args: object, offset: int) -> object:
+    """numpy's ``_ufunc_reconstruct(module, name)``: an import like any other."""
+    pos = _positional(args)
+    if len(pos) == 2 and isinstance(pos[0], str) and isinstance(pos[1], str):
+        return analysis.resolve_global(pos[0], pos[1], offset, f"{func.path}({pos[1]!r})")
+    return analysis.computed_global(pos[0] if pos else None, pos[1:2] or None, offset)
+
+
 def _getattr(analysis: Analysis, func: Global, args: object, offset: int) -> object:
     pos = _positional(args)
     if len(pos) < 2 or not isinstance(pos[0], Global) or not isinstance(pos[1], str):
@@ -209,17 +238,24 @@ def _attrgetter_call(analysis: Analysis, getter: AttrGetter, args: object, offse
 
 
 def _loader(analysis: Analysis, func: Global, args: object, offset: int) -> object:
+    """A deserializer called while loading: its payload is analysed as part of this file."""
+    analysis.loader_called(func.path, offset)
     pos = _positional(args)
     payload = pos[0] if pos else None
     if isinstance(payload, Call) and isinstance(payload.func, Global):
-        inner = _positional(payload.args)
+        inner = _positional(payload.args)  # io.BytesIO(b"...") and similar wrappers
         payload = inner[0] if inner else None
-    data = as_bytes(payload) if _size(payload) <= analysis.budget.bytes_left else None
-    if data is not None:
+    if not isinstance(payload, bytes | memoryview | BigText):
+        analysis.report("pickle.call.loader", "high", offset, "nested deserialization",
+                        f"calls {func.path} on {describe(payload)}, which cannot be analysed "
+                        "statically", symbol=func.path)  # fmt: skip
+    elif _size(payload) <= analysis.budget.bytes_left:
+        data = as_bytes(payload)
+        assert data is not None
         analyse_nested(analysis, data, offset, active=True, via=func.path)
-    elif _size(payload):
+    else:
         analysis.take_bytes(_size(payload), offset, f"the payload of {func.path}")
-    return None
+    return Opaque(f"the object {func.path} returns", offset)
 
 
 def _add_extension(analysis: Analysis, func: Global, args: object, offset: int) -> object:
@@ -251,5 +287,5 @@ _EFFECTS: Final[dict[str, Effect]] = {
     "builtins.__import__": _import, "importlib.import_module": _import,
     "importlib.__import__": _import, "pkgutil.resolve_name": _resolve_name,
     "pydoc.locate": _resolve_name, "copyreg.add_extension": _add_extension,
-    **dict.fromkeys(_LOADERS, _loader),
+    **dict.fromkeys(LOADERS, _loader), **dict.fromkeys(UFUNC_RESOLVERS, _ufunc),
 }  # fmt: skip

@@ -47,9 +47,13 @@ def _table(machine: Machine) -> list[Handler]:
     return table
 
 
-def run_stream(analysis: Analysis, buf: bytes, start: int) -> int:
-    """Run the stream starting at ``start``; return the offset just past its STOP."""
-    machine = Machine(analysis, buf)
+def run_stream(analysis: Analysis, buf: bytes, start: int, *, joblib: bool = True) -> int:
+    """Run the stream starting at ``start``; return the offset just past its STOP.
+
+    ``joblib``: the stream is the one ``joblib.load`` reads, so array bytes follow its array
+    wrappers; the object arrays in it are whole nested streams, read without that hook.
+    """
+    machine = Machine(analysis, buf, joblib=joblib, nested=lambda pos: _nested(analysis, buf, pos))
     table, stack, marks, memo = _table(machine), machine.stack, machine.marks, machine.memo
     limits, budget = analysis.limits, analysis.budget
     pos, done = start, 0
@@ -71,6 +75,15 @@ def run_stream(analysis: Analysis, buf: bytes, start: int) -> int:
     except _ERRORS as exc:
         budget.left -= done + 1
         raise StreamError(pos, _reason(exc, buf, pos)) from None
+
+
+def _nested(analysis: Analysis, buf: bytes, pos: int) -> int:
+    try:
+        return run_stream(analysis, buf, pos, joblib=False)
+    except StreamError as exc:
+        raise Broken(
+            f"the nested stream of a joblib object array is broken: {exc.reason}"
+        ) from None
 
 
 def _reason(exc: Exception, buf: bytes, pos: int) -> str:

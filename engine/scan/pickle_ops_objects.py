@@ -7,8 +7,9 @@ keep their content only where later checks need it (dicts, lists, sets built by 
 from __future__ import annotations
 
 from modelward.engine.scan.pickle_calls import call
+from modelward.engine.scan.pickle_joblib import follow_wrapper
 from modelward.engine.scan.pickle_state import U64, Broken, Handler, Machine, Stop
-from modelward.engine.scan.pickle_values import BUFFER, PERSISTENT, Global, SymDict, SymSet
+from modelward.engine.scan.pickle_values import BUFFER, PERSISTENT, Call, Global, SymDict, SymSet
 
 
 def object_handlers(m: Machine) -> dict[str, Handler]:
@@ -53,7 +54,7 @@ def object_handlers(m: Machine) -> dict[str, Handler]:
     def reduce(p: int) -> int:
         args = pop()
         func = pop()
-        push(call(analysis, func, args, p - 1, False))
+        push(call(analysis, func, args, p - 1, "REDUCE"))
         return p
 
     def append(p: int) -> int:
@@ -76,7 +77,10 @@ def object_handlers(m: Machine) -> dict[str, Handler]:
 
     def build(p: int) -> int:
         state = pop()
-        analysis.build(stack[-1], state, p - 1)
+        target = stack[-1]
+        analysis.build(target, state, p - 1)
+        if type(target) is Call:
+            return follow_wrapper(m, target, state, p)
         return p
 
     def global_text(p: int) -> int:
@@ -99,7 +103,7 @@ def object_handlers(m: Machine) -> dict[str, Handler]:
         name, end = line(p2)
         args = tuple(pop_mark())
         cls = resolve(module.decode("utf-8"), name.decode("utf-8"), p - 1, "INST")
-        push(call(analysis, cls, args, p - 1, False))
+        push(call(analysis, cls, args, p - 1, "INST"))
         return end
 
     def list_op(p: int) -> int:
@@ -114,7 +118,7 @@ def object_handlers(m: Machine) -> dict[str, Handler]:
         items = pop_mark()
         if not items:
             raise Broken("OBJ without a class")
-        push(call(analysis, items[0], tuple(items[1:]), p - 1, False))
+        push(call(analysis, items[0], tuple(items[1:]), p - 1, "OBJ"))
         return p
 
     def setitem(p: int) -> int:
@@ -153,7 +157,7 @@ def object_handlers(m: Machine) -> dict[str, Handler]:
     def newobj(p: int) -> int:
         args = pop()
         cls = pop()
-        push(call(analysis, cls, args, p - 1, True))
+        push(call(analysis, cls, args, p - 1, "NEWOBJ"))
         return p
 
     def ext(size: int) -> Handler:
@@ -199,7 +203,7 @@ def object_handlers(m: Machine) -> dict[str, Handler]:
         pop()
         args = pop()
         cls = pop()
-        push(call(analysis, cls, args, p - 1, True))
+        push(call(analysis, cls, args, p - 1, "NEWOBJ_EX"))
         return p
 
     def stack_global(p: int) -> int:

@@ -1,7 +1,10 @@
 """Classification of pickle globals: the reviewed allowlist, the denylist, and their verdicts.
 
-Order of the checks: a dunder name is denied, an exact allowlist entry is allowed, a denylist
-prefix is denied, anything else is unknown. docs/pickle-allowlist.md says why each entry is safe.
+Order of the checks: a dunder name is denied, an exact allowlist entry or a reviewed library
+family is allowed, a deserializer is a loader (judged by what it is given), a denylist prefix is
+denied, anything else is unknown. The verdict is about the reference; what the pickle *does*
+with it (calling it) is judged where it happens. docs/pickle-allowlist.md says why each entry is
+safe.
 """
 
 from __future__ import annotations
@@ -11,54 +14,28 @@ from functools import lru_cache
 from typing import Final, Literal, NamedTuple
 
 from modelward.engine.facts import Severity
-from modelward.engine.scan.pickle_denylist import DANGEROUS_NAMES, DENIED, DUNDER, RESOLVER
+from modelward.engine.scan.pickle_allowlist import ALLOWED, reviewed_family
+from modelward.engine.scan.pickle_denylist import (
+    DANGEROUS_NAMES,
+    DENIED,
+    DUNDER,
+    NESTED,
+    RESOLVER,
+)
 
 Verdict = Literal["allowed", "unknown", "denied"]
 
-_TORCH_STORAGES = (
-    "Double", "Float", "Half", "BFloat16", "Long", "Int", "Short", "Char", "Byte", "Bool",
-    "ComplexFloat", "ComplexDouble", "QInt8", "QUInt8", "QInt32", "QUInt4x2", "QUInt2x4",
-)  # fmt: skip
-_TORCH_REBUILDERS = (
-    "_rebuild_tensor", "_rebuild_tensor_v2", "_rebuild_tensor_v3", "_rebuild_parameter",
-    "_rebuild_parameter_with_state", "_rebuild_qtensor", "_rebuild_sparse_tensor",
-    "_rebuild_nested_tensor", "_rebuild_meta_tensor_no_storage", "_rebuild_wrapper_subclass",
-    "_rebuild_device_tensor_from_cpu_tensor", "_rebuild_device_tensor_from_numpy",
-)  # fmt: skip
-_TORCH_CONSTANTS = (
-    "float32", "float", "float64", "double", "float16", "half", "bfloat16", "int8", "uint8",
-    "int16", "short", "int32", "int", "int64", "long", "uint16", "uint32", "uint64", "bool",
-    "complex32", "chalf", "complex64", "cfloat", "complex128", "cdouble", "qint8", "quint8",
-    "qint32", "quint4x2", "quint2x4", "float8_e4m3fn", "float8_e5m2", "float8_e4m3fnuz",
-    "float8_e5m2fnuz", "strided", "sparse_coo", "sparse_csr", "sparse_csc", "sparse_bsr",
-    "sparse_bsc", "_mkldnn", "contiguous_format", "channels_last", "channels_last_3d",
-    "preserve_format", "per_tensor_affine", "per_channel_affine", "per_tensor_symmetric",
-    "per_channel_symmetric", "per_channel_affine_float_qparams", "Size", "device",
-)  # fmt: skip
-_BUILTIN_TYPES = (
-    "set", "frozenset", "slice", "complex", "bytearray", "bytes", "range", "object", "int",
-    "float", "bool", "str", "tuple", "list", "dict",
-)  # fmt: skip
-
-#: Exact dotted paths (after normalisation) that real ML checkpoints use and that run no code.
-ALLOWED: Final = frozenset({
-    *(f"torch.{kind}Storage" for kind in _TORCH_STORAGES),
-    *(f"torch._utils.{name}" for name in _TORCH_REBUILDERS),
-    *(f"torch.{name}" for name in _TORCH_CONSTANTS),
-    "torch.storage.UntypedStorage", "torch.UntypedStorage", "torch.storage.TypedStorage",
-    "torch._tensor._rebuild_from_type_v2", "torch.nn.parameter.Parameter",
-    "torch.serialization._get_layout",
-    "collections.OrderedDict", "collections.defaultdict", "collections.Counter",
-    "collections.deque",
-    "numpy.core.multiarray._reconstruct", "numpy._core.multiarray._reconstruct",
-    "numpy.core.multiarray.scalar", "numpy._core.multiarray.scalar",
-    "numpy.core.numeric._frombuffer", "numpy._core.numeric._frombuffer",
-    "numpy.ndarray", "numpy.dtype", "numpy.ma.core._mareconstruct", "numpy.ma.core.MaskedArray",
-    "numpy.ma.MaskedArray",
-    "joblib.numpy_pickle.NumpyArrayWrapper",
-    "copyreg._reconstructor", "codecs.encode",
-    *(f"builtins.{name}" for name in _BUILTIN_TYPES),
+#: Deserializers; the analysis follows a call into its payload.
+LOADERS: Final = frozenset({
+    "pickle.loads", "pickle.load", "pickle._loads", "pickle._load", "dill.loads", "dill.load",
+    "dill._dill.loads", "dill._dill.load", "cloudpickle.loads", "cloudpickle.load",
+    "joblib.load", "torch.load", "torch.serialization.load", "torch.storage._load_from_bytes",
+    "numpy.loads", "numpy.load", "pandas.read_pickle", "jsonpickle.decode",
 })  # fmt: skip
+#: The one deserializer real checkpoints call: torch storages pickled with plain ``pickle``
+#: reduce to it. It is judged by the payload it is given, which is analysed like the file.
+PAYLOAD_JUDGED: Final = frozenset({"torch.storage._load_from_bytes"})
+LOADER_FINDING: Final = "pickle.global.loader"
 
 #: Private or renamed modules that stand for a public one.
 _ALIASES: Final = {
@@ -106,8 +83,10 @@ def classify(module: str, name: str) -> Rule:
     path = normalise(module, name)
     if any(part.startswith("__") and part.endswith("__") for part in name.split(".")):
         return Rule("denied", "critical", "pickle.global.denied", DUNDER, path)
-    if path in ALLOWED:
+    if path in ALLOWED or ("." not in name and reviewed_family(*path.rpartition(".")[::2])):
         return Rule("allowed", None, None, "allowlisted", path)
+    if path in PAYLOAD_JUDGED:
+        return Rule("unknown", None, LOADER_FINDING, NESTED, path)
     technique = _denied(path)
     if technique is not None:
         return Rule("denied", "critical", "pickle.global.denied", technique, path)

@@ -29,15 +29,30 @@ class Broken(Exception):
     """The stream cannot go on here (the loader would raise too)."""
 
 
+def _no_nested(pos: int) -> int:
+    raise Broken("a nested stream cannot be read here")
+
+
 class Machine:
     """Stack, metastack and memo of one stream, with the argument readers handlers share."""
 
-    def __init__(self, analysis: Analysis, buf: bytes) -> None:
+    def __init__(
+        self,
+        analysis: Analysis,
+        buf: bytes,
+        *,
+        joblib: bool = True,
+        nested: Callable[[int], int] | None = None,
+    ) -> None:
         self.stack: list[object] = []
         self.marks: list[int] = []
         self.memo: dict[int, object] = {}
         self.analysis, self.buf, self.size = analysis, buf, len(buf)
         self.mv = memoryview(buf)
+        #: Whether joblib's BUILD hook applies (it does in the outer stream joblib reads).
+        self.joblib = joblib
+        #: Runs a whole stream at an offset with a fresh unpickler; returns where it ends.
+        self.nested: Callable[[int], int] = nested or _no_nested
 
     def pop_mark(self) -> list[object]:
         """Everything pushed since the last MARK (popped), and the MARK itself."""

@@ -18,25 +18,36 @@ _DESCRIBE_LIMIT: Final = 60
 class Global:
     """An object a loader imports with ``find_class``: ``module``/``name`` and its verdict."""
 
-    __slots__ = ("module", "name", "offset", "path", "verdict")
+    __slots__ = ("finding", "module", "name", "offset", "path", "verdict")
 
-    def __init__(self, module: str, name: str, path: str, verdict: Verdict, offset: int) -> None:
+    def __init__(
+        self,
+        module: str,
+        name: str,
+        path: str,
+        verdict: Verdict,
+        offset: int,
+        finding: str | None = None,
+    ) -> None:
         self.module = module
         self.name = name
         self.path = path
         self.verdict = verdict
         self.offset = offset
+        self.finding = finding
 
 
 class Call:
-    """The result of calling ``func`` with ``args`` (REDUCE, NEWOBJ, INST, OBJ)."""
+    """The result of calling ``func`` with ``args`` (REDUCE, NEWOBJ, INST, OBJ); ``state`` is
+    what a later BUILD gave it."""
 
-    __slots__ = ("args", "func", "offset")
+    __slots__ = ("args", "func", "offset", "state")
 
     def __init__(self, func: object, args: object, offset: int) -> None:
         self.func = func
         self.args = args
         self.offset = offset
+        self.state: object = None
 
 
 class Opaque:

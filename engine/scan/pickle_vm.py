@@ -70,11 +70,18 @@ def _run_streams(analysis: Analysis, data: bytes) -> None:
 
 
 def _broken(analysis: Analysis, exc: StreamError, index: int, *, noteworthy: bool) -> None:
-    """A stream that does not parse: broken if it is the first or imported anything."""
-    if index == 0 or noteworthy:
+    """A stream that does not parse. If it imported or called anything first, a loader acted
+    on it before failing: incomplete. A first stream that fails before doing anything is not a
+    pickle any loader can act on (array bytes, another format): nothing of it runs."""
+    if noteworthy:
         analysis.incomplete("pickle.stream.broken", "low", exc.offset, "broken pickle stream",
                            f"pickle stream {index + 1} is broken: {exc.reason}; the opcodes "
                            "before it were analysed")  # fmt: skip
+        return
+    if index == 0:
+        analysis.report("pickle.not_a_pickle", "info", exc.offset, "not a pickle",
+                        f"a pickle loader fails at offset {exc.offset} ({exc.reason}) before "
+                        "importing or calling anything")  # fmt: skip
         return
     analysis.report("pickle.trailing_data", "info", exc.offset, "trailing data",
                    f"data after pickle stream {index} is not a pickle ({exc.reason}); "

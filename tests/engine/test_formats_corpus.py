@@ -13,7 +13,9 @@ from tests.conftest import corpus_manifest
 MANIFEST_TO_DETECTED = {
     "keras-h5": "hdf5",  # detection reads the HDF5 signature; the scanner reads model_config
     "onnx-tensorproto-pb": "protobuf",  # a bare TensorProto: protobuf, but not an ONNX model
-    "pickle(torch-ext)": "pickle",  # a broken proto-0 GLOBAL in a .bin: the loader unpickles it
+    # A proto-0 GLOBAL whose name is not UTF-8: not a pickle by content (the loader fails before
+    # importing anything); the scanner still reads it as a pickle because of its .bin name.
+    "pickle(torch-ext)": "text",
     "png(misnamed)": "png",
     "skops-zip": "skops",
     "tf-savedmodel-pb": "tf-savedmodel",

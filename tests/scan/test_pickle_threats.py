@@ -61,6 +61,10 @@ def system(cmd: str, proto: int = 4) -> bytes:
     )
 
 
+def ordered_dict_global() -> bytes:
+    return P.stack_global("collections", "OrderedDict")
+
+
 def ordered_dict(proto: int = 4) -> bytes:
     """The harmless twin of ``system``: ``collections.OrderedDict()``."""
     return P.pickle(
@@ -335,7 +339,10 @@ def test_unknown_callable_with_code_argument(canary: Path) -> None:
 
     result = analyse(sample(f"import os; os.system('{cmd_of(canary)}')"), canary)
     assert_caught(result, "pickle.call.code_argument", "pickle.global.unknown")
-    assert worst(analyse(sample("hello"), canary)) == SEVERITY_RANK["medium"]
+    plain = analyse(sample("hello"), canary)
+    # calling a callable nobody reviewed runs its code, whatever the argument
+    assert_caught(plain, "pickle.call.unreviewed")
+    assert worst(plain) == SEVERITY_RANK["high"]
 
 
 # -- universal resolvers -----------------------------------------------------------------------
@@ -550,10 +557,15 @@ def test_payload_then_broken_stream(kind: str, canary: Path) -> None:
     assert time.perf_counter() - start < 1.0
     assert_caught(bad, "pickle.global.denied", "pickle.stream.broken", floor="critical")
     assert not bad.complete
+    # A stream that breaks before importing or calling anything runs nothing: not a pickle any
+    # loader acts on, so it is reported (info) but does not make the scan incomplete.
     benign = P.proto(4) + P.EMPTY_LIST + P.POP + BREAKS[kind]
     good = analyse(benign, canary)
     assert_clean(good)
-    assert "pickle.stream.broken" in ids(good) and not good.complete
+    assert "pickle.not_a_pickle" in ids(good) and good.complete
+    # Importing anything before the break (even an allowlisted global) makes it incomplete.
+    imported = analyse(P.proto(4) + ordered_dict_global() + P.POP + BREAKS[kind], canary)
+    assert "pickle.stream.broken" in ids(imported) and not imported.complete
 
 
 def test_payload_stream_then_garbage(canary: Path) -> None:
