@@ -13,6 +13,7 @@ from collections import Counter
 from typing import BinaryIO, Final
 
 from modelward.engine.facts import Finding
+from modelward.engine.formats import claimed_format
 from modelward.engine.scan.formats_common import ScanContext, Window
 from modelward.engine.scan.formats_skops import scan_skops_schema
 from modelward.engine.scan.formats_sniff import ANALYSABLE, Sniffed, sniff
@@ -27,6 +28,7 @@ from modelward.engine.scan.formats_zip import (
 )
 from modelward.engine.scan.keras import scan_keras_config
 from modelward.engine.scan.result import FileScan
+from modelward.engine.scan.torchscript import is_code_member, scan_torchscript_code
 
 #: Root members that a loader reads as its configuration.
 ROOT_HOOKS: Final = {"config.json": scan_keras_config, "schema.json": scan_skops_schema}
@@ -222,9 +224,16 @@ def _encrypted(ctx: ScanContext, result: FileScan) -> FileScan:
 def _sniff(fp: BinaryIO, size: int, entry: ZipEntry, storages: set[str]) -> Sniffed:
     storage = any(entry.name.startswith(p) for p in storages)
     sniffed = sniff(lambda n: read_member(fp, entry, size, n), entry.size, storage=storage)
-    if entry.name.rpartition("/")[2] in PICKLE_NAMES and sniffed.fmt not in ANALYSABLE:
+    if sniffed.fmt not in ANALYSABLE and unpickled_by_name(entry.name):
         return Sniffed("pickle", sniffed.data)
     return sniffed
+
+
+def unpickled_by_name(name: str) -> bool:
+    """A member a loader unpickles because of its name (``data.pkl``, ``x.pt``, ``y.bin``)."""
+    from modelward.engine.scan.readings import PICKLE_CLAIMS
+
+    return name.rpartition("/")[2] in PICKLE_NAMES or claimed_format(name) in PICKLE_CLAIMS
 
 
 def _scan_member(
@@ -233,7 +242,9 @@ def _scan_member(
     from modelward.engine.scan import scan_stream
 
     result = FileScan()
-    hook = ROOT_HOOKS.get(entry.name)
+    hook = ROOT_HOOKS.get(entry.name) or (
+        scan_torchscript_code if is_code_member(entry.name) else None
+    )
     if sniffed.fmt not in ANALYSABLE and hook is None:
         return result
     stream, length = _member_stream(fp, size, entry, sniffed, ctx, result)

@@ -7,7 +7,7 @@ import tarfile
 from collections.abc import Iterator
 from typing import BinaryIO, Final
 
-from modelward.engine.scan.archives import name_findings
+from modelward.engine.scan.archives import name_findings, unpickled_by_name
 from modelward.engine.scan.formats_common import ScanContext, Window, read_bounded
 from modelward.engine.scan.formats_sniff import ANALYSABLE, sniff
 from modelward.engine.scan.formats_torch_legacy import scan_storages, scan_tensors
@@ -102,7 +102,9 @@ def _scan_member(
         return stream.read(count)
 
     fmt = sniff(head, info.size).fmt
-    if legacy and info.name in LEGACY_PICKLED and fmt not in ANALYSABLE:
+    if fmt not in ANALYSABLE and (
+        (legacy and info.name in LEGACY_PICKLED) or unpickled_by_name(info.name)
+    ):
         fmt = "pickle"
     if fmt in ANALYSABLE:
         stream.seek(0)

@@ -23,6 +23,7 @@ DANGEROUS_MODULES: Final = frozenset({
 })  # fmt: skip
 LAMBDA_CLASSES: Final = frozenset({"Lambda", "__lambda__"})
 MAX_DEPTH: Final = 200
+MIN_PAYLOAD_CHARS: Final = 16
 
 
 def json_objects(value: Any, depth: int = 0) -> Iterator[dict[str, Any]]:
@@ -65,7 +66,34 @@ def scan_config(config: Any, ctx: ScanContext) -> FileScan:
             )
         if isinstance(module, str) and isinstance(class_name, str):
             _module_finding(module, class_name, node, ctx, result)
+    result.merge(_embedded_payloads(config, ctx))
     return result
+
+
+def _embedded_payloads(config: Any, ctx: ScanContext) -> FileScan:
+    """Serialized objects in configuration strings: Keras hands ``__bytes__`` values (a torch
+    module wrapper's ``torch.save`` output, say) back to their deserializer when it loads."""
+    from modelward.engine.scan.embedded import scan_string
+
+    result = FileScan()
+    for path, value in _strings(config):
+        result.merge(scan_string(value, f"configuration value {path}", ctx, active=True))
+    return result
+
+
+def _strings(value: Any, path: str = "$", depth: int = 0) -> Iterator[tuple[str, str]]:
+    """(JSON path, string) of every long string in ``value`` (bounded depth)."""
+    if depth > MAX_DEPTH:
+        return
+    if isinstance(value, str):
+        if len(value) >= MIN_PAYLOAD_CHARS:
+            yield path, value
+    elif isinstance(value, dict):
+        for key, child in value.items():
+            yield from _strings(child, f"{path}.{key}", depth + 1)
+    elif isinstance(value, list):
+        for index, child in enumerate(value):
+            yield from _strings(child, f"{path}[{index}]", depth + 1)
 
 
 def _module_finding(

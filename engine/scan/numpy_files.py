@@ -11,6 +11,7 @@ import math
 import re
 from typing import BinaryIO, Final
 
+from modelward.engine.scan.embedded import scan_trailing
 from modelward.engine.scan.formats_common import ScanContext, Window, read_at, read_bounded
 from modelward.engine.scan.formats_pickles import analyse
 from modelward.engine.scan.result import FileScan
@@ -159,4 +160,6 @@ def scan_npy(fp: BinaryIO, size: int, ctx: ScanContext) -> FileScan:
                 offset=data_start,
             )
         )
+    if present > expected:
+        result.merge(scan_trailing(fp, data_start + expected, size, ctx, "data after the array"))
     return result

@@ -112,6 +112,8 @@ ALLOWED: Final = frozenset({
                            ("numeric", "_frombuffer"), ("_internal", "_reconstruct"),
                            ("records", "recarray"), ("records", "record"))),
     *(f"numpy.{name}" for name in (*_NUMPY_TYPES, *_NUMPY_UFUNCS, *_NUMPY_FUNCTIONS)),
+    *(f"{core}.{module}.{name}" for core in _NUMPY_CORE for module in ("_multiarray_umath", "umath")
+      for name in _NUMPY_UFUNCS),
     "numpy.matrixlib.defmatrix.matrix", "numpy.rec.recarray",
     "numpy.ma.core._mareconstruct", "numpy.ma.core.MaskedArray", "numpy.ma.MaskedArray",
     "numpy.ma.core.MaskedConstant", "numpy.ma.core.mvoid",
@@ -137,6 +139,8 @@ FOREIGN_CLASSES: Final = frozenset({
 })  # fmt: skip
 _CLASS = re.compile(r"_*[A-Z]\w*\Z")
 _FUNCTION = re.compile(r"[a-z_]\w*\Z")
+#: scipy's sparse containers are lower-case classes: csr_matrix, coo_array, ...
+_SPARSE_CLASS = re.compile(r"(?:[a-z]{3}_(?:matrix|array)|_*[A-Z]\w*)\Z")
 #: Cython's generated unpickle helpers and sklearn's binary-tree constructor.
 _HELPER = re.compile(r"(?:__pyx_unpickle_\w+|newObj|_new_\w+|_unpickle\w*|_reconstruct\w*)\Z")
 
@@ -148,6 +152,7 @@ class Family:
     root: str
     excluded: tuple[str, ...] = ()
     functions: bool = False
+    classes: re.Pattern[str] = _CLASS
 
     def admits(self, module: str, name: str) -> bool:
         """Whether ``module.name`` is a class (or reviewed function) of this family."""
@@ -159,7 +164,7 @@ class Family:
             return False
         if ".tests" in module or "testing" in module or "plotting" in module:
             return False
-        if _CLASS.match(name) or _HELPER.match(name):
+        if self.classes.match(name) or _HELPER.match(name):
             return True
         return self.functions and _FUNCTION.match(name) is not None
 
@@ -178,7 +183,8 @@ FAMILIES: Final = (
     Family("lightgbm", ("lightgbm.dask", "lightgbm.callback", "lightgbm.libpath")),
     Family("catboost", ("catboost.datasets", "catboost.utils", "catboost.widget",
                         "catboost.eval", "catboost.dev_utils")),
-    Family("scipy.sparse", ("scipy.sparse.linalg", "scipy.sparse._matrix_io")),
+    Family("scipy.sparse", ("scipy.sparse.linalg", "scipy.sparse._matrix_io"),
+           classes=_SPARSE_CLASS),
     Family("scipy.stats", ("scipy.stats._resampling",), functions=True),
     Family("pandas.core", ("pandas.core.computation",)),
     Family("pandas._libs"),

@@ -7,17 +7,20 @@ and then examines the constants for code and embedded second stages.
 
 from __future__ import annotations
 
+import io
 from typing import Final
 
+from modelward.engine.pickle_probe import probe
 from modelward.engine.scan.limits import DEFAULT_LIMITS, Limits
 from modelward.engine.scan.pickle_analysis import Analysis, OpBudget
 from modelward.engine.scan.pickle_machine import LimitHit, StreamError, run_stream
-from modelward.engine.scan.pickle_nested import examine_data
+from modelward.engine.scan.pickle_nested import analyse_nested, examine_data
 from modelward.engine.scan.result import FileScan
 
 __all__ = ["analyse_pickle"]
 
 _LIMIT: Final = "resource limit"
+_MAX_TRAILING: Final = 64
 
 
 def analyse_pickle(
@@ -61,6 +64,8 @@ def _run_streams(analysis: Analysis, data: bytes) -> None:
             pos = run_stream(analysis, data, pos)
         except StreamError as exc:
             _broken(analysis, exc, index, noteworthy=analysis.events != events)
+            if index > 0 and analysis.events == events:
+                _trailing_pickles(analysis, data, pos)
             return
         except LimitHit as exc:
             analysis.incomplete(f"pickle.limit.{exc.kind}", "medium", exc.offset, _LIMIT,
@@ -86,3 +91,21 @@ def _broken(analysis: Analysis, exc: StreamError, index: int, *, noteworthy: boo
     analysis.report("pickle.trailing_data", "info", exc.offset, "trailing data",
                    f"data after pickle stream {index} is not a pickle ({exc.reason}); "
                    "treated as raw bytes such as legacy torch storages")  # fmt: skip
+
+
+def _trailing_pickles(analysis: Analysis, data: bytes, start: int) -> None:
+    """Pickles hidden in the raw bytes after the last stream, for a loader that seeks to them."""
+    buf, pos, tried = io.BytesIO(data), start, 0
+    while tried < _MAX_TRAILING:
+        pos = data.find(b"\x80", pos)
+        if pos < 0 or pos + 1 >= len(data):
+            return
+        if 2 <= data[pos + 1] <= 5:
+            tried += 1
+            seen = probe(buf, len(data), pos)
+            if seen.is_pickle:
+                end = seen.end if seen.stopped else len(data)
+                analyse_nested(analysis, data[pos:end], pos, active=False,
+                               via="bytes after the last pickle stream")  # fmt: skip
+                pos = end - 1
+        pos += 1

@@ -13,6 +13,7 @@ import re
 from typing import Any, BinaryIO, Final
 
 from modelward.engine.facts import Severity
+from modelward.engine.scan.embedded import scan_string, scan_trailing
 from modelward.engine.scan.formats_common import ScanContext, read_at
 from modelward.engine.scan.result import FileScan
 
@@ -95,7 +96,11 @@ def scan_safetensors(fp: BinaryIO, size: int, ctx: ScanContext) -> FileScan:
     if not isinstance(header, dict):
         return check.add("header_json", "high", "header is not a JSON object", stop=True)
     _metadata(header.pop("__metadata__", None), check)
-    _tensors(header, size - 8 - length, check)
+    covered = _tensors(header, size - 8 - length, check)
+    if covered is not None and 8 + length + covered < size:
+        check.result.merge(
+            scan_trailing(fp, 8 + length + covered, size, ctx, "data after the tensors")
+        )
     return check.result
 
 
@@ -108,7 +113,10 @@ def _metadata(metadata: object, check: _Check) -> None:
     for key, value in metadata.items():
         if not isinstance(value, str):
             check.add("metadata_type", "medium", f"__metadata__[{key!r}] is not a string")
-        elif CODE_PATTERNS.search(value):
+            continue
+        where = f"__metadata__[{key!r}]"
+        check.result.merge(scan_string(value, where, check.ctx, active=False))
+        if CODE_PATTERNS.search(value):
             snippet = value if len(value) <= 80 else value[:77] + "..."
             check.add(
                 "metadata.code",
@@ -147,7 +155,8 @@ def _is_uint(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
-def _tensors(header: dict[str, Any], data_size: int, check: _Check) -> None:
+def _tensors(header: dict[str, Any], data_size: int, check: _Check) -> int | None:
+    """Check every entry; return how many data bytes the tensors cover (``None`` if none)."""
     spans: list[tuple[int, int, str]] = []
     for name, entry in header.items():
         span = _entry_span(name, entry, check)
@@ -177,3 +186,4 @@ def _tensors(header: dict[str, Any], data_size: int, check: _Check) -> None:
             "medium",
             f"{data_size - covered} bytes after the last tensor are not referenced",
         )
+    return covered if spans else None
