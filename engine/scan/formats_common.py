@@ -62,8 +62,10 @@ class ScanContext:
         *,
         technique: str | None = None,
         offset: int | None = None,
+        symbol: str | None = None,
     ) -> Finding:
-        """A finding located here, its message naming the file/member and the reason."""
+        """A finding located here, its message naming the file/member and the reason;
+        ``symbol`` is the import path it is about, if any."""
         return Finding(
             id=id_,
             severity=severity,
@@ -71,6 +73,7 @@ class ScanContext:
             member=self.member,
             offset=offset,
             technique=technique,
+            symbol=symbol,
             message=f"{self.where}: {reason}",
         )
 

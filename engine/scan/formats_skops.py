@@ -56,5 +56,6 @@ def _judge(module: str, name: str, ctx: ScanContext, result: FileScan) -> None:
             "low",
             f"schema references {module}.{name}, which the loader refuses until it is trusted",
             technique="skops untrusted type",
+            symbol=f"{module}.{name}",
         )
     )

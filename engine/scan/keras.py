@@ -117,6 +117,7 @@ def _module_finding(
                 "medium",
                 f"object {module}.{name} is imported from outside Keras when the model loads",
                 technique="Keras custom object",
+                symbol=f"{module}.{name}",
             )
         )
 

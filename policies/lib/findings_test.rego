@@ -22,3 +22,9 @@ test_findings_above_low_filters_by_file_and_severity if {
 	]}}}
 	count(found) == 1
 }
+
+test_has_findings_above_low_ignores_low_and_other_files if {
+	fs := [{"file": "a.pkl", "severity": "low"}, {"file": "b.pkl", "severity": "critical"}]
+	not lib.has_findings_above_low("a.pkl") with input as {"model": {"scan": {"findings": fs}}}
+	lib.has_findings_above_low("b.pkl") with input as {"model": {"scan": {"findings": fs}}}
+}

@@ -87,6 +87,46 @@ def test_default_config_denies_a_malicious_model() -> None:
     assert "scan-finding" in deny_ids(decision)
 
 
+# -- allowed_imports --------------------------------------------------------------------------
+
+
+def unreviewed_import(symbol: str, finding_id: str = "pickle.call.unreviewed") -> dict[str, Any]:
+    """MALICIOUS with its one finding replaced by a call of an unreviewed class."""
+    facts = copy.deepcopy(MALICIOUS)
+    finding = facts["model"]["scan"]["findings"][0]
+    finding.update(id=finding_id, severity="high", symbol=symbol,
+                   message=f"pytorch_model.bin: NEWOBJ instantiates {symbol}")  # fmt: skip
+    return facts
+
+
+ACCEPT_ACME = {"pattern": "acme.models.*", "owner": "ml@acme.example", "reason": "reviewed"}
+
+
+def test_allowed_imports_default_accepts_nothing() -> None:
+    decision = evaluate(unreviewed_import("acme.models.Net"))
+    assert "scan-finding" in deny_ids(decision)
+
+
+def test_allowed_imports_accepts_a_reviewed_class_and_says_so() -> None:
+    decision = evaluate(unreviewed_import("acme.models.Net"), allowed_imports=[ACCEPT_ACME])
+    assert decision.outcome == "allow", [f.msg for f in decision.deny]
+    applied = [f for f in decision.warn if f.id == "allowed-import-applied"]
+    assert applied and "ml@acme.example" in applied[0].msg
+
+
+def test_allowed_imports_never_accepts_a_denied_import_or_another_module() -> None:
+    wide = {**ACCEPT_ACME, "pattern": "**"}
+    assert "scan-finding" in deny_ids(evaluate(MALICIOUS, allowed_imports=[wide]))
+    other = evaluate(unreviewed_import("other.models.Net"), allowed_imports=[ACCEPT_ACME])
+    assert "scan-finding" in deny_ids(other)
+
+
+def test_allowed_imports_entry_without_owner_is_denied_and_not_applied() -> None:
+    broken = {k: v for k, v in ACCEPT_ACME.items() if k != "owner"}
+    decision = evaluate(unreviewed_import("acme.models.Net"), allowed_imports=[broken])
+    assert {"scan-finding", "allowed-import-invalid"} <= deny_ids(decision)
+
+
 # -- trusted_publishers -----------------------------------------------------------------------
 
 

@@ -14,6 +14,7 @@ import data.modelward.lib
 deny contains lib.finding("scan-finding", msg) if {
 	some f in input.model.scan.findings
 	f.severity in {"high", "critical"}
+	not lib.accepted_import(f)
 	msg := sprintf("%s [%s]", [f.message, f.id])
 }
 
@@ -27,6 +28,7 @@ deny contains lib.finding("scan-finding", msg) if {
 warn contains lib.finding("scan-finding-medium", msg) if {
 	some f in input.model.scan.findings
 	f.severity == "medium"
+	not lib.accepted_import(f)
 	not f.id in embedded_code_ids
 	msg := sprintf("%s [%s]", [f.message, f.id])
 }
@@ -50,3 +52,40 @@ deny contains lib.finding("embedded-code", msg) if {
 
 # Scan finding ids that mean code is stored in the model as data.
 embedded_code_ids := {"pickle.embedded", "pickle.string.code", "safetensors.metadata.code"}
+
+# METADATA
+# title: Import accepted by the site
+# description: >-
+#   A scan finding about an import the scanner has not reviewed (an unknown class, a call of it)
+#   that an allowed_imports entry accepts. It no longer denies; it is reported so the acceptance
+#   stays visible with its owner.
+# custom:
+#   id: allowed-import-applied
+#   severity: info
+#   remediation: Nothing to do while the owner stands by the entry; remove it when the class goes.
+warn contains lib.finding("allowed-import-applied", msg) if {
+	some f in input.model.scan.findings
+	some entry in lib.allowed_imports
+	lib.accepted_by([entry], f)
+	symbol := f.symbol
+	msg := sprintf("%s is accepted by allowed_imports pattern %q (owner %s: %s)", [
+		symbol, entry.pattern, entry.owner, entry.reason,
+	])
+}
+
+# METADATA
+# title: Invalid allowed_imports entry
+# description: >-
+#   An allowed_imports entry without a pattern, an owner or a reason is not applied, and the
+#   configuration is reported: a security gate never silently ignores a broken acceptance.
+# custom:
+#   id: allowed-import-invalid
+#   severity: high
+#   remediation: >-
+#     Give the entry a pattern (a glob on the dotted import path), an owner and a reason, or
+#     remove it.
+deny contains lib.finding("allowed-import-invalid", msg) if {
+	some i, entry in lib.allowed_imports
+	not lib.valid_allowed_import(entry)
+	msg := sprintf("allowed_imports entry %d needs a pattern, an owner and a reason: %v", [i, entry])
+}

@@ -26,5 +26,5 @@ deny contains lib.finding("unsafe-serialization", msg) if {
 proven_clean(path) if {
 	input.model.scan.complete == true
 	not path in {p | some p in input.model.scan.unanalysed}
-	count(lib.file_findings_above_low(path)) == 0
+	not lib.has_findings_above_low(path)
 }
