@@ -198,7 +198,7 @@ def _has_zip_directory(fp: BinaryIO, size: int) -> bool:
 
 
 def _points_at_directory(fp: BinaryIO, size: int, eocd: int, record: bytes) -> bool:
-    entries, cd_size, cd_offset = struct.unpack_from("<HLL", record, 10)
+    entries, cd_size, cd_offset = (int(v) for v in struct.unpack_from("<HLL", record, 10))
     if entries == 0:
         return cd_size == 0
     for start in (cd_offset, eocd - cd_size):  # as written, or shifted by prepended bytes

@@ -13,7 +13,6 @@ from collections import Counter
 from typing import BinaryIO, Final
 
 from modelward.engine.facts import Finding
-from modelward.engine.formats import claimed_format
 from modelward.engine.scan.formats_common import ScanContext, Window
 from modelward.engine.scan.formats_skops import scan_skops_schema
 from modelward.engine.scan.formats_sniff import ANALYSABLE, Sniffed, sniff
@@ -224,16 +223,19 @@ def _encrypted(ctx: ScanContext, result: FileScan) -> FileScan:
 def _sniff(fp: BinaryIO, size: int, entry: ZipEntry, storages: set[str]) -> Sniffed:
     storage = any(entry.name.startswith(p) for p in storages)
     sniffed = sniff(lambda n: read_member(fp, entry, size, n), entry.size, storage=storage)
-    if sniffed.fmt not in ANALYSABLE and unpickled_by_name(entry.name):
-        return Sniffed("pickle", sniffed.data)
-    return sniffed
+    if storage:
+        return sniffed
+    return Sniffed(by_name(entry.name, sniffed.fmt), sniffed.data)
 
 
-def unpickled_by_name(name: str) -> bool:
-    """A member a loader unpickles because of its name (``data.pkl``, ``x.pt``, ``y.bin``)."""
-    from modelward.engine.scan.readings import PICKLE_CLAIMS
+def by_name(name: str, fmt: str) -> str:
+    """A member's format as its loader reads it: by name where the loader goes by name
+    (``data.pkl``, ``x.pt``, ``saved_model.pb``), else by content."""
+    from modelward.engine.scan.readings import member_format
 
-    return name.rpartition("/")[2] in PICKLE_NAMES or claimed_format(name) in PICKLE_CLAIMS
+    if fmt not in ANALYSABLE and name.rpartition("/")[2] in PICKLE_NAMES:
+        return "pickle"
+    return member_format(name, fmt, ANALYSABLE)
 
 
 def _scan_member(

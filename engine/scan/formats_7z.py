@@ -10,7 +10,7 @@ from py7zr.io import Py7zBytesIO, WriterFactory
 from py7zr.py7zr import FileInfo
 
 from modelward.engine.formats import detect_bytes
-from modelward.engine.scan.archives import name_findings
+from modelward.engine.scan.archives import by_name, name_findings
 from modelward.engine.scan.formats_common import ScanContext
 from modelward.engine.scan.formats_sniff import ANALYSABLE
 from modelward.engine.scan.result import FileScan
@@ -114,7 +114,7 @@ def _scan_product(
                 technique="decompression bomb",
             ),
         )
-    fmt = detect_bytes(data)
+    fmt = by_name(name, detect_bytes(data))
     if fmt in ANALYSABLE:
         result.merge(scan_stream(io.BytesIO(data), len(data), fmt, mctx))
     return result

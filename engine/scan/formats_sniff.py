@@ -24,7 +24,7 @@ STRONG_OPS: Final = 16
 ANALYSABLE: Final = PICKLE_FORMATS | frozenset({
     "pytorch-zip", "zip", "numpy-npz", "keras", "skops", "tar", "pytorch-legacy-tar", "7z",
     "gzip", "bzip2", "xz", "lzma", "zlib", "numpy-npy", "hdf5", "tf-savedmodel", "onnx", "gguf",
-    "safetensors",
+    "safetensors", "tf-savedmodel-text", "keras-metadata",
 })  # fmt: skip
 _PROTO01_FIRST: Final = frozenset(b"(cil}])NSVIFLGJKMUTX")
 _CONTROL: Final = bytes(range(9)) + bytes(range(14, 32)) + b"\x7f"

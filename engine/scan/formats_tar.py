@@ -7,7 +7,7 @@ import tarfile
 from collections.abc import Iterator
 from typing import BinaryIO, Final
 
-from modelward.engine.scan.archives import name_findings, unpickled_by_name
+from modelward.engine.scan.archives import by_name, name_findings
 from modelward.engine.scan.formats_common import ScanContext, Window, read_bounded
 from modelward.engine.scan.formats_sniff import ANALYSABLE, sniff
 from modelward.engine.scan.formats_torch_legacy import scan_storages, scan_tensors
@@ -101,10 +101,8 @@ def _scan_member(
         stream.seek(0)
         return stream.read(count)
 
-    fmt = sniff(head, info.size).fmt
-    if fmt not in ANALYSABLE and (
-        (legacy and info.name in LEGACY_PICKLED) or unpickled_by_name(info.name)
-    ):
+    fmt = by_name(info.name, sniff(head, info.size).fmt)
+    if fmt not in ANALYSABLE and legacy and info.name in LEGACY_PICKLED:
         fmt = "pickle"
     if fmt in ANALYSABLE:
         stream.seek(0)

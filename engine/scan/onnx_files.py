@@ -1,17 +1,20 @@
 """ONNX models, parsed with the onnx protobuf classes (external data is never loaded).
 
-Findings: external-data locations that are absolute or climb out of the model's directory, and
-operator domains that need a custom-op library.
+Every graph is walked (``onnx_walk``): main graph, training graphs, model-local functions and
+subgraphs at any depth. Findings: external-data locations that are absolute or climb out of
+the model's directory, operators that run Python, and operator domains that need a custom-op
+library.
 """
 
 from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Iterator
 from typing import Any, BinaryIO, Final
 
+from modelward.engine.facts import Severity
 from modelward.engine.scan.formats_common import ScanContext, parse_protobuf
+from modelward.engine.scan.onnx_walk import Walk, text, walk
 from modelward.engine.scan.result import FileScan
 
 STANDARD_DOMAINS: Final = frozenset({"", "ai.onnx", "ai.onnx.ml", "ai.onnx.preview.training"})
@@ -19,107 +22,117 @@ STANDARD_DOMAINS: Final = frozenset({"", "ai.onnx", "ai.onnx.ml", "ai.onnx.previ
 VENDOR_DOMAINS: Final = frozenset(
     {"com.microsoft", "com.microsoft.nchwc", "com.microsoft.experimental"}
 )
+#: onnxruntime-extensions: its native ops, and Python functions the loading process registers.
+EXTENSIONS_DOMAIN: Final = "ai.onnx.contrib"
+#: ONNX Runtime's PyOp (imports the module its attributes name), ORTModule's PythonOp, and
+#: the like: op types that hand the tensors to Python.
+PYTHON_OP = re.compile(r"^(Py|Python)(Op|Func|Function)")
+#: Domains named for Python operators (ONNX Runtime's examples use ``pyopmulti_1``).
+PYTHON_DOMAIN = re.compile(r"^(pyop|pyfunc|python)", re.IGNORECASE)
+PYTHON_ATTRS: Final = ("module", "class_name", "compute", "func_name")
 EXTERNAL: Final = 1
+MAX_REPORTED: Final = 50
 _DRIVE = re.compile(r"^[A-Za-z]:")
-_GRAPH, _TENSOR, _GRAPHS, _TENSORS, _SPARSE, _SPARSES = 5, 4, 10, 9, 11, 12
-
-
-def _text(value: str | bytes) -> str:
-    """A string field (the parser returns bytes when the field is not valid UTF-8)."""
-    return value if isinstance(value, str) else value.decode("utf-8", errors="replace")
-
-
-def _graphs(graph: Any, depth: int = 0) -> Iterator[Any]:
-    """``graph`` and every subgraph held in node attributes (bounded depth)."""
-    yield graph
-    if depth > 64:
-        return
-    for node in graph.node:
-        for attr in node.attribute:
-            if attr.type == _GRAPH:
-                yield from _graphs(attr.g, depth + 1)
-            elif attr.type == _GRAPHS:
-                for sub in attr.graphs:
-                    yield from _graphs(sub, depth + 1)
-
-
-def _tensors(model: Any) -> Iterator[Any]:
-    """Every tensor proto that can point at external data."""
-    nodes = [n for g in _graphs(model.graph) for n in g.node]
-    nodes += [n for f in model.functions for n in f.node]
-    for graph in _graphs(model.graph):
-        yield from graph.initializer
-        for sparse in graph.sparse_initializer:
-            yield sparse.values
-            yield sparse.indices
-    for node in nodes:
-        for attr in node.attribute:
-            if attr.type == _TENSOR:
-                yield attr.t
-            elif attr.type == _TENSORS:
-                yield from attr.tensors
-            elif attr.type == _SPARSE:
-                yield from (attr.sparse_tensor.values, attr.sparse_tensor.indices)
-            elif attr.type == _SPARSES:
-                for sparse in attr.sparse_tensors:
-                    yield from (sparse.values, sparse.indices)
 
 
 def escapes(location: str) -> bool:
     """True if ``location`` is absolute or leaves the directory it is relative to."""
     path = location.replace("\\", "/")
-    if not path or "\x00" in path or path.startswith("/") or _DRIVE.match(path):
+    if "\x00" in path or path.startswith("/") or _DRIVE.match(path):
         return True
     normal = posixpath.normpath(path)
     return normal == ".." or normal.startswith("../")
 
 
-def _external_findings(model: Any, ctx: ScanContext, result: FileScan) -> None:
+def _locations(tensor: Any) -> list[str]:
+    return [text(e.value) for e in tensor.external_data if text(e.key) == "location"]
+
+
+def _external_findings(found: Walk, ctx: ScanContext, result: FileScan) -> None:
     reported: set[str] = set()
-    for tensor in _tensors(model):
+    for tensor, where in found.tensors:
         if tensor.data_location != EXTERNAL:
             continue
-        entries = {_text(entry.key): _text(entry.value) for entry in tensor.external_data}
-        location = entries.get("location", "")
-        if escapes(location) and location not in reported:
+        for location in _locations(tensor):
+            if not escapes(location) or location in reported or len(reported) >= MAX_REPORTED:
+                continue
             reported.add(location)
             result.findings.append(
                 ctx.finding(
                     "onnx.external_data.traversal",
                     "high",
-                    f"tensor {_text(tensor.name)!r} reads external data from {location!r}, "
-                    "outside the "
-                    "model's directory",
+                    f"tensor {text(tensor.name)!r} ({where}) reads external data from "
+                    f"{location!r}, outside the model's directory",
                     technique="ONNX external data path traversal",
                 )
             )
 
 
-def _domain_findings(model: Any, ctx: ScanContext, result: FileScan) -> None:
-    local = {_text(f.domain) for f in model.functions}
-    used: dict[str, set[str]] = {}
-    nodes = [n for g in _graphs(model.graph) for n in g.node]
-    for node in nodes + [n for f in model.functions for n in f.node]:
-        used.setdefault(_text(node.domain), set()).add(_text(node.op_type))
-    for opset in model.opset_import:
-        used.setdefault(_text(opset.domain), set())
-    for domain, ops in sorted(used.items()):
-        if domain in STANDARD_DOMAINS or domain in local:
+def _python_detail(node: Any) -> str | None:
+    """What makes ``node`` a Python operator, or None."""
+    attrs = {text(a.name): a for a in node.attribute}
+    named = {k: text(attrs[k].s) for k in PYTHON_ATTRS if k in attrs and attrs[k].s}
+    python_domain = any(PYTHON_DOMAIN.match(part) for part in text(node.domain).split("."))
+    if (
+        PYTHON_OP.match(text(node.op_type))
+        or python_domain
+        or {"module", "class_name"} <= named.keys()
+    ):
+        return ", ".join(f"{k}={v!r}" for k, v in named.items()) or "no module named"
+    return None
+
+
+def _python_findings(found: Walk, ctx: ScanContext, result: FileScan) -> None:
+    count = 0
+    for node, where in found.nodes:
+        detail = _python_detail(node)
+        if detail is None or count >= MAX_REPORTED:
             continue
-        vendor = domain in VENDOR_DOMAINS
+        count += 1
+        domain, op = text(node.domain), text(node.op_type)
         result.findings.append(
             ctx.finding(
-                "onnx.vendor_domain" if vendor else "onnx.custom_domain",
-                "low" if vendor else "medium",
-                f"operator domain {domain!r} ({', '.join(sorted(ops)) or 'declared only'}) needs "
-                + ("ONNX Runtime contrib ops" if vendor else "a custom operator library"),
-                technique="ONNX custom operator",
+                "onnx.op.python",
+                "high",
+                f"operator {domain or 'ai.onnx'}:{op} (node {text(node.name)!r}, {where}) runs "
+                f"Python when the model runs ({detail})",
+                technique="ONNX Python operator",
             )
         )
 
 
+def _domain_message(domain: str, ops: set[str]) -> tuple[str, Severity, str]:
+    listed = ", ".join(sorted(ops)[:20]) or "declared only"
+    if domain in VENDOR_DOMAINS:
+        return "onnx.vendor_domain", "low", f"({listed}) needs ONNX Runtime contrib ops"
+    reason = f"({listed}) needs a custom operator library"
+    if domain == EXTENSIONS_DOMAIN:
+        reason += ": onnxruntime-extensions, whose ops may be Python functions the loader registers"
+    return "onnx.custom_domain", "medium", reason
+
+
+def _domain_findings(model: Any, found: Walk, ctx: ScanContext, result: FileScan) -> None:
+    local = {text(f.domain) for f in model.functions}
+    used: dict[str, set[str]] = {}
+    for node, _where in found.nodes:
+        used.setdefault(text(node.domain), set()).add(text(node.op_type))
+    for opset in model.opset_import:
+        used.setdefault(text(opset.domain), set())
+    foreign = [(d, ops) for d, ops in sorted(used.items()) if d not in STANDARD_DOMAINS | local]
+    for domain, ops in foreign[:MAX_REPORTED]:
+        id_, severity, reason = _domain_message(domain, ops)
+        result.findings.append(
+            ctx.finding(id_, severity, f"operator domain {domain!r} {reason}",
+                        technique="ONNX custom operator")
+        )  # fmt: skip
+    if len(foreign) > MAX_REPORTED:
+        reason = f"{len(foreign) - MAX_REPORTED} more operator domains need custom libraries"
+        result.findings.append(ctx.finding("onnx.custom_domain", "medium", reason,
+                                           technique="ONNX custom operator"))  # fmt: skip
+
+
 def scan_onnx(fp: BinaryIO, size: int, ctx: ScanContext) -> FileScan:
-    """Parse an ONNX model and check external data and operator domains."""
+    """Parse an ONNX model and check external data, Python operators and operator domains."""
     from onnx import ModelProto
 
     result = FileScan()
@@ -127,6 +140,14 @@ def scan_onnx(fp: BinaryIO, size: int, ctx: ScanContext) -> FileScan:
     if not parse_protobuf(model, fp, size, ctx, result, finding_id="onnx.parse_error",
                           subject="the ONNX model", technique="ONNX model"):  # fmt: skip
         return result
-    _external_findings(model, ctx, result)
-    _domain_findings(model, ctx, result)
+    found = walk(model)
+    if found.limit is not None:
+        ctx.incomplete(
+            result,
+            ctx.finding("onnx.limit", "medium", f"{found.limit}; the rest was not analysed",
+                        technique="resource limit"),
+        )  # fmt: skip
+    _external_findings(found, ctx, result)
+    _python_findings(found, ctx, result)
+    _domain_findings(model, found, ctx, result)
     return result

@@ -44,6 +44,17 @@ def readings(path: str, fmt: str, fp: BinaryIO, size: int) -> list[str]:
     return found
 
 
+def member_format(name: str, fmt: str, analysable: frozenset[str]) -> str:
+    """The format an archive member is analysed as: what its loader reads it as by name (a
+    SavedModel protobuf, a pickle named ``.pt``), else what its content is."""
+    named = NAMED.get(PurePosixPath(name).name)
+    if named is not None and fmt in ("protobuf", "text", "unknown", "tf-savedmodel"):
+        return named
+    if fmt not in analysable and formats.claimed_format(name) in PICKLE_CLAIMS:
+        return "pickle"
+    return fmt
+
+
 def unrecognised(path: str, fmt: str) -> str | None:
     """Why a file named like a model whose content no loader of that name accepts is reported."""
     claimed = formats.claimed_format(path)
