@@ -44,6 +44,11 @@ def shared_dir() -> Path:
     return Path(os.environ.get("MODELWARD_SHARED", ROOT.parent / "shared")).resolve()
 
 
+def corpus_dir(override: Path | None = None) -> Path:
+    """A labelled set: ``manifest.jsonl`` (file, label, technique) and ``files/``."""
+    return (override or shared_dir() / "corpus").resolve()
+
+
 @dataclass(frozen=True)
 class Sample:
     file: str
@@ -52,8 +57,7 @@ class Sample:
     dormant: bool
 
 
-def load_corpus() -> list[Sample]:
-    corpus = shared_dir() / "corpus"
+def load_corpus(corpus: Path) -> list[Sample]:
     labels: dict[str, tuple[str, bool]] = {}
     with (corpus / "manifest.jsonl").open() as fp:
         for line in fp:
@@ -71,9 +75,15 @@ def load_corpus() -> list[Sample]:
 # --- our scanner ---------------------------------------------------------------------------
 
 
-def _our_verdict(findings: Iterable[object], dormant: bool) -> str:
-    severe = {"high", "critical", "medium"} if dormant else {"high", "critical"}
-    return DETECTED if any(getattr(f, "severity", None) in severe for f in findings) else CLEAN
+RANK = {"info": 0, "low": 1, "medium": 2, "high": 3, "critical": 4}
+
+
+def _our_verdict(findings: Iterable[object], dormant: bool) -> tuple[str, str]:
+    """(verdict, worst severity): detected means a high or critical finding (medium for a
+    dormant payload, which is stored as data and runs nothing on load)."""
+    worst = max((getattr(f, "severity", "info") for f in findings), key=RANK.get, default="none")
+    floor = RANK["medium"] if dormant else RANK["high"]
+    return (DETECTED if RANK.get(worst, -1) >= floor else CLEAN), worst
 
 
 def ours_worker(mode: str, paths: list[str], dormant: set[str]) -> None:
@@ -98,11 +108,12 @@ def ours_worker(mode: str, paths: list[str], dormant: set[str]) -> None:
                 with source.open() as fp:
                     fmt = detect(fp, source.size)
                 findings = scan_file(source, fmt).findings
-            verdict, note = _our_verdict(findings, path.name in dormant), ""
+            (verdict, worst), note = _our_verdict(findings, path.name in dormant), ""
         except Exception as exc:
-            verdict, note = ERROR, f"{type(exc).__name__}: {exc}"[:200]
+            verdict, worst, note = ERROR, "none", f"{type(exc).__name__}: {exc}"[:200]
         seconds = time.perf_counter() - t0
-        print(json.dumps({"file": path.name, "verdict": verdict, "seconds": seconds, "note": note}))
+        row = {"file": path.name, "verdict": verdict, "worst": worst, "seconds": seconds}
+        print(json.dumps({**row, "note": note}))
     print(json.dumps({"import_s": imported - started, "scan_s": time.perf_counter() - imported}))
 
 
@@ -112,6 +123,8 @@ class ToolResult:
     outcomes: dict[str, peers.Outcome] = field(default_factory=dict)
     total_s: float = 0.0
     extra: str = ""
+    #: Ours only: the worst finding severity per file (a benign file above low is flagged).
+    worst: dict[str, str] = field(default_factory=dict)
 
 
 def run_ours(samples: list[Sample], mode: str) -> ToolResult:
@@ -133,6 +146,7 @@ def run_ours(samples: list[Sample], mode: str) -> ToolResult:
             result.outcomes[row["file"]] = peers.Outcome(
                 row["verdict"], row["seconds"], 0, row["note"]
             )
+            result.worst[row["file"]] = row["worst"]
         else:
             result.extra = f"import {row['import_s']:.2f} s, scan {row['scan_s']:.2f} s"
     return result
@@ -170,7 +184,9 @@ def score(result: ToolResult, samples: list[Sample]) -> Score:
         if s.label == "malicious":
             tp, fn = tp + hit, fn + (not hit)
         elif s.label == "benign":
-            fp, tn = fp + hit, tn + (not hit)
+            # ours flags a benign file with anything above low (a warning is a false alarm too)
+            flagged = hit or RANK.get(result.worst.get(s.file, "none"), -1) >= RANK["medium"]
+            fp, tn = fp + flagged, tn + (not flagged)
     median = statistics.median(o.seconds for o in result.outcomes.values()) if samples else 0.0
     return Score(tp, fn, fp, tn, errors, median)
 
@@ -209,8 +225,10 @@ def report(results: list[ToolResult], samples: list[Sample], ours_name: str | No
     n_ben = sum(s.label == "benign" for s in samples)
     print(
         f"\ncorpus: {len(samples)} files ({n_mal} malicious, {n_ben} benign, "
-        f"{len(samples) - n_mal - n_ben} unknown) in {shared_dir() / 'corpus'}"
+        f"{len(samples) - n_mal - n_ben} unknown) in {samples[0].path.parent.parent}"
     )
+    print("TP/FN: malicious files detected (high or critical) or missed; FP/TN: benign files")
+    print("flagged or not (peers: any detection; modelward: any finding above low)")
     headers = ["tool", "TP", "FN", "FP", "TN", "errors", "total_s", "median_s", "ours/peer"]
     print_table(headers, rows)
     for r in results:
@@ -389,6 +407,12 @@ def main(argv: list[str] | None = None) -> int:
         default=ROOT / ".cache" / "bench-scan.jsonl",
         help="per-file verdicts (JSON lines)",
     )
+    parser.add_argument(
+        "--corpus",
+        type=Path,
+        help="another labelled set in the corpus layout (manifest.jsonl + files/); "
+        "default: the shared corpus",
+    )
     parser.add_argument("--ours-worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
@@ -397,9 +421,10 @@ def main(argv: list[str] | None = None) -> int:
         ours_worker(args.ours_worker, job["paths"], set(job["dormant"]))
         return 0
 
-    samples = load_corpus()
+    corpus = corpus_dir(args.corpus)
+    samples = load_corpus(corpus)
     if not samples:
-        print(f"no corpus files under {shared_dir() / 'corpus' / 'files'}", file=sys.stderr)
+        print(f"no corpus files under {corpus / 'files'}", file=sys.stderr)
         return 2
     names: list[str] = []
     if args.only != "ours":
