@@ -119,6 +119,8 @@ def detect(fp: BinaryIO, size: int) -> str:
         return _zip_kind(fp)
     if _is_hdf5(fp, size):
         return "hdf5"
+    if len(head) >= 262 and head[257:262] == b"ustar":
+        return _tar_kind(fp)  # a tar holding a zip: tarfile reads the tar, zipfile the zip
     if _has_zip_directory(fp, size):
         return _zip_kind(fp)  # bytes prepended to a zip: zip readers find it from the end
     for magic, name in MAGIC:
@@ -128,9 +130,7 @@ def detect(fp: BinaryIO, size: int) -> str:
 
 
 def _unsigned_kind(fp: BinaryIO, size: int, head: bytes) -> str:
-    """Formats recognised without a leading signature: archives, wrappers, pickles, text."""
-    if len(head) >= 262 and head[257:262] == b"ustar":
-        return _tar_kind(fp)
+    """Formats recognised without a leading signature: wrappers, pickles, text."""
     for magic, name in COMPRESSED:
         if head.startswith(magic):
             return _compressed_kind(head, name)
@@ -263,7 +263,6 @@ def _is_safetensors(head: bytes) -> bool:
     return len(head) >= 10 and body[:1] == b"{" and body[1:].lstrip(b" \t\r\n")[:1] in b'"}'
 
 
-
 def _pickle_kind(head: bytes) -> str:
     if TORCH_LEGACY_MAGIC in head[:16]:
         return "pytorch-legacy"
@@ -334,7 +333,7 @@ def _text_kind(text: str, *, truncated: bool) -> str:
             return "json" if second and second in '"{[]}-0123456789tfn' else "text"
         try:
             json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):
             return "text"
         return "json"
     if stripped.startswith("---") and _is_front_matter_document(stripped):

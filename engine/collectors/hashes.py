@@ -1,4 +1,9 @@
-"""``HashesCollector``: sha256 of every file and the OpenSSF model-signing manifest digest."""
+"""``HashesCollector``: sha256 of every file and the OpenSSF model-signing manifest digest.
+
+It also checks the files a resolver expects a sha256 for (a Hugging Face cache blob is named
+after the sha256 of its content): a mismatch is added to the source's findings, which the scan
+collector (run after this one) reports.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from modelward.engine import hashing
 from modelward.engine.collectors import CollectContext
 from modelward.engine.errors import Error
 from modelward.engine.facts import ManifestFacts
+from modelward.engine.resolvers.hf_blobs import sha256_mismatches
 from modelward.engine.source import ModelSource
 
 
@@ -29,6 +35,7 @@ class HashesCollector:
             path, exc = sorted(failed.items())[0]
             raise Error(f"{path}: cannot be read: {exc.strerror or exc}")
         digests = {p: r for p, r in results.items() if isinstance(r, str)}
+        source.findings.extend(sha256_mismatches(source, digests))
         # A single-file model is named "." in model signing's manifest.
         items = [
             (("." if source.single_file else p), d)

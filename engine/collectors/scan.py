@@ -8,7 +8,9 @@ from modelward.engine.scan import FileScan, scan_file
 from modelward.engine.source import ModelSource, SourceFile
 
 #: Resolver findings that mean some of the model was never looked at.
-INCOMPLETE_SOURCE = frozenset({"source.unreadable", "source.too_many_files"})
+INCOMPLETE_SOURCE = frozenset(
+    {"source.unreadable", "source.too_many_files", "source.broken_symlink"}
+)
 NOT_ANALYSABLE = {
     "unreadable": "could not be read",
     "undetected": "its format could not be detected",

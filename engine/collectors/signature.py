@@ -68,4 +68,6 @@ def model_files(source: ModelSource, ctx: CollectContext, signature: str | None)
         digests=digests,
         formats={f.path: f.format for f in listed},
         single_file=single,
+        root=None if source.single_file else source.root,
+        skipped=tuple(s.path for s in source.skipped),
     )

@@ -2,8 +2,9 @@
 
 The snapshot is downloaded with ``huggingface_hub`` (or found in the cache), the commit the
 revision resolved to is recorded, and the Hub's facts about that commit are attached for the
-publisher collector. The files are then read like a local directory whose symlinks may point into
-the repository's cache folder and nowhere else.
+publisher collector. The files are then read like any local cache snapshot: links are followed
+into the repository's ``blobs/`` and nowhere else, each blob checked against its name
+(``hf_blobs``).
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ class HfResolver:
     def resolve(self, ref: ModelRef) -> ModelSource:
         snapshot = self.snapshot(ref)
         local = ModelRef(raw=str(snapshot.path), scheme="local", location=str(snapshot.path))
-        source = LocalResolver(allowed_roots=(snapshot.repo_folder,)).resolve(local)
+        source = LocalResolver().resolve(local)
         source.ref = ref
         source.metadata["resolved_revision"] = snapshot.commit
         source.metadata["hub"] = dict(snapshot.hub)

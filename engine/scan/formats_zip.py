@@ -95,19 +95,27 @@ def _zip64_directory(fp: BinaryIO, eocd_pos: int) -> tuple[int, int, int] | None
     return fields[7], fields[8], fields[9]  # entries, directory size, directory offset
 
 
-def locate_directory(fp: BinaryIO, size: int) -> tuple[int, int, int]:
-    """(declared entries, central directory offset, central directory size)."""
+def locate_directory(fp: BinaryIO, size: int) -> tuple[int, int, int, int]:
+    """(declared entries, central directory offset, central directory size, prepended).
+
+    ``prepended`` is how many bytes precede the archive: zipfile (and so every loader built on
+    it) finds the directory from the end and moves every offset by that much.
+    """
     eocd_pos, raw = _find_eocd(fp, size)
     _sig, _disk, _cd_disk, _here, entries, cd_size, cd_offset, _comment = _EOCD.unpack(raw)
+    end = eocd_pos
     zip64 = _zip64_directory(fp, eocd_pos)
     if zip64 is not None:
         entries, cd_size, cd_offset = zip64
+        end = eocd_pos - 20 - _EOCD64.size
+    if cd_size > size or end - cd_size < 0:
+        raise ZipError("central directory lies outside the file")
+    prepended = end - cd_size - cd_offset
+    if prepended > 0 and read_at(fp, cd_offset + prepended, 4) == CENTRAL_SIG:
+        return entries, cd_offset + prepended, cd_size, prepended
     if cd_offset + cd_size > size:
-        shifted = eocd_pos - cd_size  # data prepended to the archive, as zipfile tolerates
-        if shifted < 0 or cd_size > size:
-            raise ZipError("central directory lies outside the file")
-        cd_offset = shifted
-    return entries, cd_offset, cd_size
+        return entries, end - cd_size, cd_size, 0  # a bad offset: the directory ends at the end
+    return entries, cd_offset, cd_size, 0
 
 
 def _zip64_extra(extra: bytes, sizes: list[int]) -> list[int]:
@@ -133,7 +141,7 @@ def read_directory(
 ) -> Directory:
     """Every central-directory record (at most ``max_entries`` in ``max_bytes``), with its local
     header read."""
-    declared, cd_offset, cd_size = locate_directory(fp, size)
+    declared, cd_offset, cd_size, shift = locate_directory(fp, size)  # shift: prepended bytes
     blob = read_at(fp, cd_offset, min(cd_size, max_bytes))
     entries: list[ZipEntry] = []
     pos = 0
@@ -148,7 +156,14 @@ def read_directory(
         extra = blob[start + name_len : start + name_len + extra_len]
         size_, csize, offset = _zip64_extra(extra, [fields[9], fields[8], fields[16]])
         entry = ZipEntry(
-            _decode(raw_name, flags), flags, method, csize, size_, offset, fields[15], crc=fields[7]
+            _decode(raw_name, flags),
+            flags,
+            method,
+            csize,
+            size_,
+            offset + shift,
+            fields[15],
+            crc=fields[7],
         )
         _read_local(fp, entry, raw_name, size)
         entries.append(entry)

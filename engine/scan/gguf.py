@@ -39,6 +39,7 @@ BLOCKS: Final = {
 }  # fmt: skip
 MAX_DIMS: Final = 8
 MAX_ARRAY_DEPTH: Final = 8
+MAX_TEMPLATES: Final = 16  # tokenizer.chat_template[.name] keys analysed per file
 _CHUNK: Final = 1 << 20
 
 
@@ -216,7 +217,19 @@ def scan_gguf(fp: BinaryIO, size: int, ctx: ScanContext) -> FileScan:
                 technique="GGUF header abuse",
             ),
         )
-    for key, template in meta.strings.items():
+    templates = list(meta.strings.items())
+    if len(templates) > MAX_TEMPLATES:
+        ctx.incomplete(
+            result,
+            ctx.finding(
+                "gguf.chat_template.too_many",
+                "medium",
+                f"{len(templates)} chat templates exceed the limit of {MAX_TEMPLATES}; "
+                "the rest were not analysed",
+                technique="Jinja template injection",
+            ),
+        )
+    for key, template in templates[:MAX_TEMPLATES]:
         for issue in template_issues(template):
             finding = ctx.finding(
                 issue.id,
@@ -224,7 +237,7 @@ def scan_gguf(fp: BinaryIO, size: int, ctx: ScanContext) -> FileScan:
                 f"{key} {issue.reason}",
                 technique="Jinja template injection",
             )
-            if issue.id in ("gguf.chat_template.unparsable", "gguf.chat_template.too_large"):
+            if issue.incomplete:
                 ctx.incomplete(result, finding)
             else:
                 result.findings.append(finding)

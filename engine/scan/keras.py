@@ -13,7 +13,12 @@ from typing import Any, BinaryIO, Final
 from modelward.engine.scan.formats_common import ScanContext
 from modelward.engine.scan.result import FileScan
 
-KERAS_MODULES: Final = ("keras", "tf_keras", "tensorflow.keras", "tensorflow.python.keras")
+#: Keras itself and the reviewed libraries of Keras layers (keras_hub, formerly keras_nlp and
+#: keras_cv): the loader imports classes from these without running anything a model brings.
+KERAS_MODULES: Final = (
+    "keras", "tf_keras", "tensorflow.keras", "tensorflow.python.keras", "keras_hub", "keras_nlp",
+    "keras_cv",
+)  # fmt: skip
 _KERAS_PREFIXES: Final = tuple(m + "." for m in KERAS_MODULES)
 #: Modules whose objects give process, file, network or interpreter access.
 DANGEROUS_MODULES: Final = frozenset({
@@ -111,13 +116,16 @@ def _module_finding(
             )
         )
     elif module not in KERAS_MODULES and not module.startswith(_KERAS_PREFIXES):
+        # Keras imports the module and builds the object from the configuration: the loader
+        # runs code nobody reviewed (allowed_imports accepts a site's own layers).
         result.findings.append(
             ctx.finding(
                 "keras.custom_object",
-                "medium",
-                f"object {module}.{name} is imported from outside Keras when the model loads",
+                "high",
+                f"the loader imports {module} and builds {name} from the configuration: code "
+                "from outside Keras runs when the model loads",
                 technique="Keras custom object",
-                symbol=f"{module}.{name}",
+                symbol=f"{module}.{class_name}",
             )
         )
 

@@ -24,6 +24,24 @@ VENDOR_DOMAINS: Final = frozenset(
 )
 #: onnxruntime-extensions: its native ops, and Python functions the loading process registers.
 EXTENSIONS_DOMAIN: Final = "ai.onnx.contrib"
+#: The native operators onnxruntime-extensions 0.15 implements (tokenizers, string, audio and
+#: image ops). An op of its domain outside this list is a Python function (``@onnx_op``).
+EXTENSIONS_NATIVE: Final = frozenset({
+    "AudioDecoder", "AudioDecoderEx", "BasicTokenizer", "BertPreTokenizer", "BertTokenizer",
+    "BertTokenizerDecoder", "BlingFireSentenceBreaker", "BpeDecoder", "CLIPTokenizer",
+    "ConvertRGB", "DecodeImage", "DrawBoundingBoxes", "EncodeImage", "GaussianBlur",
+    "GPT2Tokenizer", "GPTNeoXTokenizer", "HfBertTokenizer", "HfJsonTokenizer", "ImageDecoder",
+    "ImageReader", "Inverse", "MaskedFill", "MergeSignalSegments", "Phi3Tokenizer",
+    "RaggedTensorToDense", "RaggedTensorToSparse", "RobertaTokenizer", "SegmentExtraction",
+    "SegmentSum", "SentencepieceDecoder", "SentencepieceTokenizer", "SplitSignalSegments",
+    "SpmTokenizer", "StftNorm", "StringConcat", "StringECMARegexReplace",
+    "StringECMARegexSplitWithOffsets", "StringEqual", "StringHash", "StringHashFast",
+    "StringJoin", "StringLength", "StringLower", "StringMapping", "StringRaggedTensorToDense",
+    "StringRegexReplace", "StringRegexSplitWithOffsets", "StringSplit", "StringStrip",
+    "StringToHashBucket", "StringToHashBucketFast", "StringToVector", "StringUpper",
+    "TrieDetokenizer", "TrieTokenizer", "VectorToString", "WhisperTokenizer",
+    "WordpieceTokenizer",
+})  # fmt: skip
 #: ONNX Runtime's PyOp (imports the module its attributes name), ORTModule's PythonOp, and
 #: the like: op types that hand the tensors to Python.
 PYTHON_OP = re.compile(r"^(Py|Python)(Op|Func|Function)")
@@ -72,11 +90,13 @@ def _python_detail(node: Any) -> str | None:
     """What makes ``node`` a Python operator, or None."""
     attrs = {text(a.name): a for a in node.attribute}
     named = {k: text(attrs[k].s) for k in PYTHON_ATTRS if k in attrs and attrs[k].s}
-    python_domain = any(PYTHON_DOMAIN.match(part) for part in text(node.domain).split("."))
+    domain, op = text(node.domain), text(node.op_type)
+    python_domain = any(PYTHON_DOMAIN.match(part) for part in domain.split("."))
     if (
-        PYTHON_OP.match(text(node.op_type))
+        PYTHON_OP.match(op)
         or python_domain
         or {"module", "class_name"} <= named.keys()
+        or (domain == EXTENSIONS_DOMAIN and op not in EXTENSIONS_NATIVE)
     ):
         return ", ".join(f"{k}={v!r}" for k, v in named.items()) or "no module named"
     return None
@@ -105,10 +125,10 @@ def _domain_message(domain: str, ops: set[str]) -> tuple[str, Severity, str]:
     listed = ", ".join(sorted(ops)[:20]) or "declared only"
     if domain in VENDOR_DOMAINS:
         return "onnx.vendor_domain", "low", f"({listed}) needs ONNX Runtime contrib ops"
-    reason = f"({listed}) needs a custom operator library"
     if domain == EXTENSIONS_DOMAIN:
-        reason += ": onnxruntime-extensions, whose ops may be Python functions the loader registers"
-    return "onnx.custom_domain", "medium", reason
+        return "onnx.extensions_domain", "low", f"({listed}) needs onnxruntime-extensions"
+    # Running the model runs a native library nobody reviewed, in the serving process.
+    return "onnx.custom_domain", "high", f"({listed}) runs a custom operator library"
 
 
 def _domain_findings(model: Any, found: Walk, ctx: ScanContext, result: FileScan) -> None:
@@ -127,7 +147,7 @@ def _domain_findings(model: Any, found: Walk, ctx: ScanContext, result: FileScan
         )  # fmt: skip
     if len(foreign) > MAX_REPORTED:
         reason = f"{len(foreign) - MAX_REPORTED} more operator domains need custom libraries"
-        result.findings.append(ctx.finding("onnx.custom_domain", "medium", reason,
+        result.findings.append(ctx.finding("onnx.custom_domain", "high", reason,
                                            technique="ONNX custom operator"))  # fmt: skip
 
 

@@ -236,6 +236,7 @@ class Analysis:
         """BUILD: ``target.__setstate__(state)`` or an update of its ``__dict__``."""
         if isinstance(target, Call):
             target.state = state
+            self._callables_in_state(target, state, offset)
         items = _state_items(state)
         if isinstance(target, Global):
             names = ", ".join(k for k, _ in items if isinstance(k, str)) or describe(state)
@@ -251,11 +252,42 @@ class Analysis:
             self.report("pickle.build.attribute_planting", "high", offset, PLANTING,
                         f"BUILD sets {', '.join(dunders)} on {describe(target)}")  # fmt: skip
 
+    def _callables_in_state(self, target: Call, state: object, offset: int) -> None:
+        """An object of a reviewed class keeps unreviewed callables in its state to call them
+        when it is used (a FunctionTransformer's func, a module's hooks): handed to code that
+        calls them."""
+        owner = target.func
+        if not isinstance(owner, Global) or owner.verdict != "allowed":
+            return
+        for value in _globals_in(state):
+            if value.verdict == "unknown":
+                self.unreviewed_call(value, offset, f"{owner.path} keeps in its state, to call,")
+
     def mutate(self, target: object, offset: int, opcode: str) -> None:
         """SETITEM(S)/APPEND(S)/ADDITEMS applied to an imported object itself."""
         if isinstance(target, Global):
             self.report("pickle.global.mutated", "high", offset, PLANTING,
                         f"{opcode} modifies the imported object {target.path}")  # fmt: skip
+
+
+def _globals_in(value: object, depth: int = 4, budget: int = 256) -> list[Global]:
+    """Imported objects held in a state value (dicts, lists, tuples, containers), bounded."""
+    found: list[Global] = []
+    todo: list[tuple[object, int]] = [(value, depth)]
+    while todo and budget > 0:
+        budget -= 1
+        item, level = todo.pop()
+        if isinstance(item, Global):
+            found.append(item)
+        elif level <= 0:
+            continue
+        elif isinstance(item, tuple | list):
+            todo.extend((child, level - 1) for child in item[:64])
+        elif isinstance(item, SymDict):
+            todo.extend((v, level - 1) for _k, v in item.pairs[:64])
+        elif isinstance(item, Call):
+            todo.append((item.args, level - 1))
+    return found
 
 
 def _state_items(state: object) -> list[tuple[object, object]]:

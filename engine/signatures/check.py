@@ -11,6 +11,7 @@ from modelward.engine.collectors.signature import SignatureCollector
 from modelward.engine.errors import Error
 from modelward.engine.facts import SignatureFacts
 from modelward.engine.pipeline import collect_facts
+from modelward.engine.resolvers.local import NoModelFiles
 from modelward.engine.signatures import SignatureConfigError
 from modelward.engine.signatures.coverage import judge
 from modelward.engine.signatures.verify import requested_method, verify_bundle_file
@@ -33,9 +34,14 @@ def verify_model(model: Path, options: SignatureOptions) -> SignatureFacts:
         if not options.signature.is_file():
             raise SignatureConfigError(f"{options.signature}: no such signature file")
         return judge(verify_bundle_file(options.signature, options), None)
-    facts = collect_facts(
-        str(model), options=CollectOptions(signature=options), collectors=COLLECTORS
-    )
+    try:
+        facts = collect_facts(
+            str(model), options=CollectOptions(signature=options), collectors=COLLECTORS
+        )
+    except NoModelFiles:
+        if options.signature is None:
+            raise
+        return judge(verify_bundle_file(options.signature, options), None)
     status = facts.collection.collectors.get("signature")
     if status is not None and status.status == "error":
         raise Error(status.reason or "the signature could not be checked")

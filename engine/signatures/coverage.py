@@ -6,6 +6,7 @@ manifests are the exception, see ``shards``).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -31,6 +32,25 @@ class ModelFiles:
     formats: Mapping[str, str] = field(default_factory=dict)
     #: The one file of a single-file model, named "." in its manifest.
     single_file: str | None = None
+    #: The model folder, and the paths in it the scan left out as not model content (VCS and
+    #: download metadata); a signer may still have signed files there.
+    root: Path | None = None
+    skipped: tuple[str, ...] = ()
+
+    def skipped_digest(self, name: str) -> str | None:
+        """The sha256 of a signed file that lies under a skipped path (never following a link
+        out of the folder); ``None`` if there is no such regular file."""
+        if self.root is None or not any(_under(name, s) for s in self.skipped):
+            return None
+        path = self.root / name
+        try:
+            real = path.resolve(strict=True)
+            if not real.is_relative_to(self.root.resolve()) or not real.is_file():
+                return None
+            with real.open("rb") as fp:
+                return hashlib.file_digest(fp, "sha256").hexdigest()
+        except (OSError, RuntimeError):
+            return None
 
 
 @dataclass
@@ -109,7 +129,11 @@ def _compare(manifest: SignedManifest, model: ModelFiles, names: Mapping[str, st
     for resource in manifest.resources:
         path = names.get(resource.path)
         if path is None:
-            result.missing.append(resource.path)
+            skipped = model.skipped_digest(resource.path)
+            if skipped is None:
+                result.missing.append(resource.path)
+            elif skipped != resource.digest:
+                result.mismatched.append(resource.path)
         elif model.digests.get(path) != resource.digest:
             result.mismatched.append(path)
     return result

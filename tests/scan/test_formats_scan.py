@@ -74,7 +74,7 @@ CUSTOM = {
 SYSTEM = {"module": "os", "class_name": "function", "config": "system", "registered_name": "system"}
 KERAS_CASES = {
     "lambda": (_lambda_layer, "keras.lambda", "high"),
-    "custom_object": (lambda c: CUSTOM, "keras.custom_object", "medium"),
+    "custom_object": (lambda c: CUSTOM, "keras.custom_object", "high"),
     "system_module": (lambda c: SYSTEM, "keras.dangerous_module", "high"),
 }
 BENIGN_LAYER = {
@@ -216,9 +216,7 @@ def test_onnx_external_data_canary_and_benign(scan: Scan, canary: str) -> None:
 
 def test_onnx_domains(scan: Scan) -> None:
     custom = scan(_onnx(domain="com.evil.ops"), "model.onnx")
-    assert [(f.id, f.severity) for f in custom.result.findings] == [
-        ("onnx.custom_domain", "medium")
-    ]
+    assert [(f.id, f.severity) for f in custom.result.findings] == [("onnx.custom_domain", "high")]
     vendor = scan(_onnx(domain="com.microsoft"), "model.onnx")
     assert vendor.worst <= SEVERITY["low"] and "onnx.vendor_domain" in vendor.ids
     local = scan(_onnx(domain="local.fn", local_function=True), "model.onnx")
@@ -244,8 +242,8 @@ def _ssti_templates(canary: str) -> dict[str, tuple[str, str]]:
         "attr_filter": (f"{{{{ (lipsum|attr('__globals__'))['os'].popen('{cmd}') }}}}", "high"),
         "getitem": ("{{ joiner['__init__']['__globals__'] }}", "high"),
         "escaped": ("{{ self['\\x5f\\x5fdict\\x5f\\x5f'] }}", "high"),
-        "computed": ("{{ x[('__cla' ~ 'ss__')] }}", "medium"),
-        "attr_variable": ("{% set n = '_' * 2 %}{{ x|attr(n ~ 'class' ~ n) }}", "medium"),
+        "computed": ("{{ x[('__cla' ~ 'ss__')] }}", "high"),
+        "attr_variable": ("{% set n = '_' * 2 %}{{ x|attr(n ~ 'class' ~ n) }}", "high"),
     }
 
 

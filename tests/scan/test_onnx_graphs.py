@@ -170,15 +170,24 @@ def test_python_operator_in_a_nested_subgraph() -> None:
     assert PYTHON in pairs(result)
 
 
-def test_other_extension_and_vendor_ops_stay_below_high() -> None:
+def test_native_extension_and_vendor_ops_stay_low() -> None:
     tokenizer = helper.make_node("GPT2Tokenizer", ["s"], ["ids"], domain="ai.onnx.contrib")
     contrib = run(onnx_model(onnx_graph([tokenizer]), domains=["ai.onnx.contrib"]))
-    assert pairs(contrib) == {("onnx.custom_domain", "medium")}
+    assert pairs(contrib) == {("onnx.extensions_domain", "low")}
     assert "onnxruntime-extensions" in contrib.findings[0].message
     fused = helper.make_node("FusedMatMul", ["a", "b"], ["c"], domain="com.microsoft")
     assert pairs(run(onnx_model(onnx_graph([fused])))) == {("onnx.vendor_domain", "low")}
+
+
+def test_extension_op_that_is_not_native_is_a_python_function() -> None:
+    pyop = helper.make_node("MyPreprocess", ["s"], ["t"], domain="ai.onnx.contrib")
+    result = run(onnx_model(onnx_graph([pyop]), domains=["ai.onnx.contrib"]))
+    assert ("onnx.op.python", "high") in pairs(result)
+
+
+def test_a_custom_operator_library_runs_unreviewed_code() -> None:
     aten = helper.make_node("ATen", ["a"], ["b"], domain="org.pytorch.aten", operator="relu")
-    assert pairs(run(onnx_model(onnx_graph([aten])))) == {("onnx.custom_domain", "medium")}
+    assert pairs(run(onnx_model(onnx_graph([aten])))) == {("onnx.custom_domain", "high")}
 
 
 def test_custom_domain_inside_a_function_subgraph_is_found() -> None:
@@ -190,7 +199,7 @@ def test_custom_domain_inside_a_function_subgraph_is_found() -> None:
     )
     result = run(onnx_model(onnx_graph([]), [fn]))
     assert (
-        pairs(result) == {("onnx.custom_domain", "medium")}
+        pairs(result) == {("onnx.custom_domain", "high")}
         and "com.evil" in result.findings[0].message
     )
 

@@ -87,7 +87,8 @@ def test_git_paths_are_left_out_not_unsigned(model: Any) -> None:
     assert sig.verified is True
     assert sig.covers_all_files is True
     assert sig.unsigned_files == []
-    assert {".git", ".gitattributes"} <= set(sig.ignored_paths)
+    # .git/ is not model content: the scan skips it, so only .gitattributes reaches the check
+    assert ".gitattributes" in sig.ignored_paths
 
 
 def test_weights_under_a_signer_ignored_path_are_flagged(mt: Path, tmp_path: Path) -> None:
