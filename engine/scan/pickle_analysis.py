@@ -56,6 +56,10 @@ class Analysis:
         self.planted: dict[str, object] = parent.planted if parent else {}
         self.extensions: dict[int, tuple[str, str]] = parent.extensions if parent else {}
         self.candidates: list[tuple[int, object]] = []
+        #: Whether joblib's array layout is followed (array bytes skipped after a wrapper), and
+        #: whether any array bytes were skipped that way.
+        self.joblib_layout = True
+        self.joblib_skipped = False
         #: Deserializers the pickle imported, and whether it called them.
         self.loaders: dict[str, tuple[int, bool]] = parent.loaders if parent else {}
         self._keys: set[tuple[str, str]] = set()

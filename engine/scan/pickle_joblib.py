@@ -4,7 +4,8 @@
 the wrapper's BUILD, inside the pickle stream: raw bytes (after one padding-length byte and the
 padding, from joblib 1.2), or, for object arrays, a whole nested pickle stream that joblib
 unpickles. The analysis follows that layout instead of reading array bytes as opcodes, runs the
-nested stream, and still checks the skipped bytes for opcodes ``pickle.load`` would run.
+nested stream; ``pickle_vm`` then reads the file again as ``pickle.load`` would, array bytes
+as opcodes.
 Older joblib wrote arrays to sidecar files named in ``NDArrayWrapper`` state.
 """
 
@@ -16,9 +17,7 @@ import re
 from dataclasses import dataclass
 from typing import Final
 
-from modelward.engine.scan.formats_sniff import strong_pickle
 from modelward.engine.scan.pickle_allowlist import JOBLIB_WRAPPERS
-from modelward.engine.scan.pickle_nested import analyse_nested
 from modelward.engine.scan.pickle_state import Broken, Machine
 from modelward.engine.scan.pickle_values import Call, Global, SymDict
 
@@ -29,7 +28,6 @@ SIDECAR: Final = JOBLIB_WRAPPERS - INLINE
 _TYPESTR = re.compile(r"[<>|=]?([a-zA-Z?])(\d*)")
 _WIDTHS: Final = {"U": 4}  # typestr digits count characters of 4 bytes
 _HASOBJECT: Final = 0x01  # NPY_ITEM_REFCOUNT in the dtype's pickled flags
-_PROBE: Final = 4096
 _SIDECAR: Final = "joblib sidecar file"
 
 
@@ -153,18 +151,11 @@ def follow_wrapper(machine: Machine, target: object, state: object, pos: int) ->
     end = pos + layout.nbytes
     if end > machine.size:
         raise Broken(f"joblib array data of {layout.nbytes} bytes runs past the end of the data")
-    _opcodes_in_data(machine, start, end)
+    if end > start:
+        machine.analysis.joblib_skipped = True  # pickle_vm reads these bytes as pickle.load does
     return end
 
 
 def _judge_subclass(machine: Machine, subclass: object, pos: int) -> None:
     if type(subclass) is Global and subclass.verdict != "allowed":
         machine.analysis.unreviewed_call(subclass, pos - 1, "joblib instantiates array subclass")
-
-
-def _opcodes_in_data(machine: Machine, start: int, end: int) -> None:
-    """``pickle.load`` reads the array bytes as opcodes of the same stream: check them."""
-    head = machine.buf[start : min(end, start + _PROBE)]
-    if head and strong_pickle(head, whole=end - start <= _PROBE):
-        analyse_nested(machine.analysis, machine.buf[start:end], start, active=True,
-                       via="pickle.load reading joblib array bytes as opcodes")  # fmt: skip

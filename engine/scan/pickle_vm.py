@@ -8,8 +8,10 @@ and then examines the constants for code and embedded second stages.
 from __future__ import annotations
 
 import io
+import re
 from typing import Final
 
+from modelward.engine.facts import SEVERITY_RANK
 from modelward.engine.pickle_probe import probe
 from modelward.engine.scan.limits import DEFAULT_LIMITS, Limits
 from modelward.engine.scan.pickle_analysis import Analysis, OpBudget
@@ -21,6 +23,7 @@ __all__ = ["analyse_pickle"]
 
 _LIMIT: Final = "resource limit"
 _MAX_TRAILING: Final = 64
+_DOTTED: Final = re.compile(r"[A-Za-z_][\w]*(?:\.[A-Za-z_][\w]*)*")
 
 
 def analyse_pickle(
@@ -41,9 +44,35 @@ def analyse_pickle(
                            f"pickle data is {len(data)} bytes; only the first "
                            f"{limits.max_pickle_bytes} were analysed")  # fmt: skip
         data = data[: limits.max_pickle_bytes]
-    _analyse(analysis, bytes(data))
+    data = bytes(data)
+    _analyse(analysis, data)
     analysis.finish()
+    if analysis.joblib_skipped:
+        _plain_reading(analysis, data)
     return analysis.result
+
+
+def _plain_reading(analysis: Analysis, data: bytes) -> None:
+    """The same bytes as ``pickle.load`` reads them, array bytes as opcodes.
+
+    joblib's layout was followed, so array bytes were skipped; a plain loader runs them as part
+    of the stream. What that reading does that is high or critical is reported; its breaks are
+    not (a plain loader failing on array bytes runs nothing more).
+    """
+    plain = Analysis(
+        file=analysis.file, member=analysis.member, limits=analysis.limits,
+        depth=analysis.depth, budget=OpBudget(analysis.limits.max_pickle_ops,
+                                              2 * analysis.limits.max_pickle_bytes),
+        runner=_analyse, prefix="read by pickle.load, array bytes as opcodes: ",
+    )  # fmt: skip
+    plain.joblib_layout = False
+    _analyse(plain, data)
+    known = {(f.id, f.symbol, f.offset) for f in analysis.result.findings}
+    for finding in plain.result.findings:
+        severe = SEVERITY_RANK[finding.severity] >= SEVERITY_RANK["high"]
+        named = finding.symbol is None or _DOTTED.fullmatch(finding.symbol) is not None
+        if severe and named and (finding.id, finding.symbol, finding.offset) not in known:
+            analysis.result.findings.append(finding)
 
 
 def _analyse(analysis: Analysis, data: bytes) -> None:
@@ -61,7 +90,7 @@ def _run_streams(analysis: Analysis, data: bytes) -> None:
     while pos < len(data):
         events = analysis.events
         try:
-            pos = run_stream(analysis, data, pos)
+            pos = run_stream(analysis, data, pos, joblib=analysis.joblib_layout)
         except StreamError as exc:
             _broken(analysis, exc, index, noteworthy=analysis.events != events)
             if index > 0 and analysis.events == events:
