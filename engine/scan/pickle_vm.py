@@ -67,11 +67,14 @@ def _plain_reading(analysis: Analysis, data: bytes) -> None:
     )  # fmt: skip
     plain.joblib_layout = False
     _analyse(plain, data)
+    # Array bytes read as opcodes are mostly noise that a real loader rejects (a computed
+    # import of a non-string): a finding counts when it names a real import.
     known = {(f.id, f.symbol, f.offset) for f in analysis.result.findings}
     for finding in plain.result.findings:
         severe = SEVERITY_RANK[finding.severity] >= SEVERITY_RANK["high"]
-        named = finding.symbol is None or _DOTTED.fullmatch(finding.symbol) is not None
-        if severe and named and (finding.id, finding.symbol, finding.offset) not in known:
+        named = finding.symbol is not None and _DOTTED.fullmatch(finding.symbol) is not None
+        fresh = (finding.id, finding.symbol, finding.offset) not in known
+        if severe and named and fresh:
             analysis.result.findings.append(finding)
 
 
