@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Literal
 
 # How the text is read: "id" a Hugging Face id, a URI or a path (vLLM, TGI, MODEL_ID);
@@ -27,7 +27,10 @@ class Candidate:
     unresolvable: str | None = None  # known before parsing (valueFrom, default model, ...)
 
     def within(self, container: str | None) -> Candidate:
-        return replace(self, container=container)
+        if container == self.container:
+            return self
+        return Candidate(self.raw, self.style, self.origin, self.source, container,
+                         self.revision, self.trust_remote_code, self.unresolvable)  # fmt: skip
 
 
 def unknown_variables(names: list[str]) -> str:

@@ -23,7 +23,7 @@ from modelward.admission.core import (
     parse_review,
     review,
 )
-from modelward.admission.env import Lookup, build_env
+from modelward.admission.env import Candidates, build_env
 from modelward.admission.errors import InvalidReview
 from modelward.admission.manifests import (
     ManifestError,
@@ -139,7 +139,7 @@ def audit_command(
         if include_owned or not controlled_by_workload(obj)
     ]
     labels = namespace_labels(client)
-    lookup = _kubernetes_lookup(settings, registry, client)
+    candidates = _kubernetes_candidates(settings, registry, client)
 
     def decide(env: AdmissionEnv) -> list[ReviewResult]:
         results = []
@@ -151,7 +151,7 @@ def audit_command(
             results.append(review(request, env))
         return results
 
-    results = _run(settings, registry, decide, lookup=lookup, namespace_labels=labels.get)
+    results = _run(settings, registry, decide, candidates=candidates, namespace_labels=labels.get)
     _report(results, output)
 
 
@@ -171,12 +171,12 @@ def _run(
     registry: str | None,
     decide: Callable[[AdmissionEnv], list[ReviewResult]],
     *,
-    lookup: Lookup | None = None,
+    candidates: Candidates | None = None,
     namespace_labels: Callable[[str], Mapping[str, str] | None] | None = None,
 ) -> list[ReviewResult]:
-    if lookup is None and registry is not None:
-        lookup = open_registry(registry).get
-    env, close = build_env(settings, lookup=lookup, namespace_labels=namespace_labels)
+    if candidates is None and registry is not None:
+        candidates = open_registry(registry).candidates
+    env, close = build_env(settings, candidates=candidates, namespace_labels=namespace_labels)
     try:
         return decide(env)
     finally:
@@ -203,12 +203,15 @@ def _cluster_client(settings: WebhookConfig, kubeconfig: Path | None) -> Any:
     return client
 
 
-def _kubernetes_lookup(settings: WebhookConfig, registry: str | None, client: Any) -> Lookup | None:
+def _kubernetes_candidates(
+    settings: WebhookConfig, registry: str | None, client: Any
+) -> Candidates | None:
     """A ModelVerdict registry reached with the audit's own credentials, when one is used."""
     if registry is not None and registry.startswith("kubernetes://"):
-        return open_registry(registry, api_client=client).get
+        return open_registry(registry, api_client=client).candidates
     if registry is None and settings.registry.type == "kubernetes":
-        return open_registry(f"kubernetes://{settings.registry.namespace}", api_client=client).get
+        url = f"kubernetes://{settings.registry.namespace}"
+        return open_registry(url, api_client=client).candidates
     return None
 
 

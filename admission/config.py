@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from modelward.admission.errors import ConfigError
+from modelward.engine.verdict_freshness import MAX_MARKS, parse_max_age
 
 Mode = Literal["enforce", "warn", "dry-run"]
+MAX_REFERENCES = 32
+MAX_EVALUATIONS = 2 * MAX_REFERENCES  # every reference of a full object, in two parts
+MAX_REVIEWS_PER_USER = 4
 
 
 class _Strict(BaseModel):
@@ -23,6 +28,29 @@ class RegistryConfig(_Strict):
     type: Literal["sqlite", "kubernetes"] = "sqlite"
     path: Path = Path("verdicts.db")  # sqlite
     namespace: str = "modelward"  # kubernetes: where ModelVerdict resources live
+
+
+class VerdictFreshnessConfig(_Strict):
+    """How fresh a verdict must be (docs/verdicts.md, "Freshness")."""
+
+    # Verdicts without a signed expires_at are trusted this long after their signed created_at.
+    default_max_age: str = "30d"
+    # References whose newest signed created_at the webhook remembers (least recently used go).
+    remembered_references: int = Field(default=MAX_MARKS, ge=1, le=10_000_000)
+
+    @field_validator("default_max_age", mode="before")
+    @classmethod
+    def _max_age(cls, value: object) -> str:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            value = f"{int(value)}s"
+        if not isinstance(value, str):
+            raise ValueError("expected a maximum age such as 30d, 12h, 90m or 3600s")
+        parse_max_age(value)
+        return value
+
+    @property
+    def max_age(self) -> timedelta:
+        return parse_max_age(self.default_max_age)
 
 
 class KubernetesConfig(_Strict):
@@ -39,11 +67,19 @@ class WebhookConfig(_Strict):
     opa_url: str | None = None
     registry: RegistryConfig = RegistryConfig()
     verdict_keys: list[Path] = []  # PEM public keys; a verdict signed by any other is untrusted
+    verdict_freshness: VerdictFreshnessConfig = VerdictFreshnessConfig()
     default_mode: Mode = "enforce"
     mode_label: str = "modelward.dev/mode"
     exempt_namespaces: list[str] = []
     reference_annotation: str = "modelward.dev/models"
     deadline_seconds: float = Field(default=3.0, gt=0, le=29)
+    # Work one review may cause: distinct (container, model) references in the object, and
+    # policy evaluations (a remembered model part is free). More is denied, not evaluated.
+    max_references: int = Field(default=MAX_REFERENCES, ge=1, le=10_000)
+    max_evaluations: int = Field(default=MAX_EVALUATIONS, ge=1, le=100_000)
+    # Reviews of one requester (userInfo.username) decided at once; the others wait their turn.
+    # 0: no per-requester limit.
+    max_reviews_per_user: int = Field(default=MAX_REVIEWS_PER_USER, ge=0, le=10_000)
     audit_log: str | None = None  # a file path, "-" for stdout, None for no audit log
     kubernetes: KubernetesConfig = KubernetesConfig()
 

@@ -1,6 +1,7 @@
 """The model references of one container: its command line, its env and what it is.
 
-Besides the model servers (see ``launchers``), three containers load models by their role:
+Besides the model servers (see ``launchers``) and the model flags of any other command (see
+``modelflags``), three containers load models by their role:
 KServe's ``storage-initializer`` (``args: [URI, DEST, ...]``), KServe's ``modelcar`` sidecar and
 ``modelcar-init`` (the image is the model) and KitOps' ``kitops-init`` (env ``MODELKIT_REF``).
 The volumes such loaders mount hold the model, so paths under them are not references.
@@ -20,8 +21,10 @@ from modelward.admission.commandline import (
     simple_commands,
 )
 from modelward.admission.containerenv import EnvTable, expand_k8s, generic_env, read_env
-from modelward.admission.fields import at, entries, mapping, text, texts
+from modelward.admission.fields import at, count_container, entries, mapping, text, texts
 from modelward.admission.launchers import HF_SERVER, Launch, detect, detect_image
+from modelward.admission.modelflags import flag_candidates
+from modelward.admission.normalise import local_path
 from modelward.admission.serverargs import launch_candidates
 
 STORAGE_INITIALIZER = "storage-initializer"
@@ -61,26 +64,42 @@ def scan_container(
     if kitops and not any(c.source == "kitops" for c in found):
         found.append(Candidate("", "oci", at(path, "env"), "kitops", unresolvable=NO_MODELKIT))
     loader = kitops or name == STORAGE_INITIALIZER or name in MODELCAR
+    count_container(name, any(not _is_path(c) for c in found), path)
     return ContainerScan(name, [c.within(name) for c in found], _mounts(container, path), loader)
+
+
+def _is_path(candidate: Candidate) -> bool:
+    """A container path, which a model volume's mount may still cover (``drop_covered``)."""
+    return not candidate.unresolvable and local_path(candidate.raw, candidate.style) is not None
 
 
 def _command_line(
     container: Mapping[str, object], path: str, env: EnvTable, image: str | None, hf_server: bool
 ) -> tuple[list[Candidate], set[str]]:
-    """References on the command line, and the env variables the servers found there read."""
+    """References on the command line, and the env variables the servers found there read.
+
+    A command no recognised server runs is read for model flags (``modelflags``), unless its
+    words are the arguments of a server the image runs itself.
+    """
     argv = container_argv(container, path, env)
     found: list[Candidate] = []
     launches: list[tuple[Launch, Command]] = []
+    others: list[Command] = []
     for command in simple_commands(argv, env):
         if isinstance(command, Untokenisable):
             script, reason = command.script, UNTOKENISABLE.format(command.reason)
             found.append(Candidate(script.text, "id", script.origin, "shell", unresolvable=reason))
         elif (launch := detect(command)) is not None:
             launches.append((launch, command))
+        else:
+            others.append(command)
     if not launches and not container.get("command"):
         launch = _entrypoint(path, image, argv, hf_server)
         if launch is not None:
             launches.append((launch, Command(tuple(argv), env, env)))
+            others = []
+    for command in others:
+        found += flag_candidates(command)
     consumed: set[str] = set()
     for launch, command in launches:
         candidates, reads = launch_candidates(launch, command)

@@ -15,7 +15,16 @@ from dataclasses import dataclass, field
 
 from modelward.admission.candidate import VALUE_FROM, Candidate, Style, unknown_variables
 from modelward.admission.errors import MalformedObject
-from modelward.admission.fields import MAX_TEXT, at, charge, entries, mapping, text
+from modelward.admission.fields import (
+    MAX_TEXT,
+    TEXT_LIMIT,
+    LimitExceeded,
+    at,
+    charge,
+    entries,
+    mapping,
+    text,
+)
 
 _K8S_VAR = re.compile(r"\$(?:(\$)|\(([^)]*)\))")
 _SHELL_VAR = re.compile(r"\$(?:\{([^}:-]+)(?:(:?-)([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))")
@@ -86,7 +95,7 @@ def expand_k8s(raw: str, table: EnvTable, path: str) -> str:
         size += match.start() - last + len(piece)
         last = match.end()
         if size > MAX_TEXT:
-            raise MalformedObject(path, f"expands beyond {MAX_TEXT // 1024} KiB")
+            raise LimitExceeded(path, f"expands beyond {TEXT_LIMIT}")
     out.append(raw[last:])
     result = "".join(out)
     charge(len(result), path)

@@ -15,7 +15,8 @@ from typing import Any
 from modelward.admission.config import WebhookConfig
 from modelward.admission.context import request_context
 from modelward.admission.errors import InvalidReview, MalformedObject
-from modelward.admission.extract import extract_references
+from modelward.admission.extract import ModelReference, extract_references
+from modelward.admission.fields import LimitExceeded, TooManyReferences
 from modelward.admission.judge import ModelResult, failure, judge_all, unique
 from modelward.admission.modes import NamespacePolicy, namespace_policy
 from modelward.admission.parts import PartEvaluation
@@ -25,6 +26,7 @@ from modelward.admission.request import (
     JUDGED_OPERATIONS,
     MAX_BODY_BYTES,
     AdmissionRequest,
+    kind_mismatch,
     load_body,
     read_request,
 )
@@ -50,9 +52,9 @@ __all__ = [
 ]
 
 MALFORMED_OBJECT = "malformed-object"
+KIND_MISMATCH = "kind-mismatch"
 INTERNAL_ERROR = "internal-error"
 TOO_MANY_MODELS = "too-many-models"
-MAX_MODELS = 128  # (container, model) evaluations per request; more is denied, not evaluated
 
 
 @dataclass(frozen=True)
@@ -135,19 +137,44 @@ def _review(request: AdmissionRequest, env: AdmissionEnv, started: float) -> Ste
     namespace = _mode(env, request)
     if request.operation not in JUDGED_OPERATIONS or namespace.exempt:
         return _decided(request, namespace, [], [], started)
-    try:
-        refs = extract_references(request.object or {}, annotation=env.config.reference_annotation)
-    except MalformedObject as exc:
-        problem = failure(
-            MALFORMED_OBJECT, f"the {request.kind} has a field of the wrong type: {exc}"
-        )
+    refs, problem = _references(request, env.config)
+    if problem is not None:
         return _decided(request, namespace, [], [problem], started)
-    refs = unique(refs)
-    if len(refs) > MAX_MODELS:
-        reason = f"{len(refs)} model references, more than the {MAX_MODELS} one request may carry"
-        return _decided(request, namespace, [], [failure(TOO_MANY_MODELS, reason)], started)
-    models = (yield from judge_all(refs, request_context(request, namespace), env)) if refs else []
-    return _decided(request, namespace, models, [], started)
+    if not refs:
+        return _decided(request, namespace, [], [], started)
+    judged = yield from judge_all(refs, request_context(request, namespace), env)
+    return _decided(request, namespace, judged.models, judged.problems, started)
+
+
+def _references(
+    request: AdmissionRequest, config: WebhookConfig
+) -> tuple[list[ModelReference], PolicyFinding | None]:
+    """The object's references, read as ``request.kind``; or the deny that ends the review
+    before any lookup: a kind mismatch, a malformed object or more than ``max_references``."""
+    mismatch = kind_mismatch(request)
+    if mismatch is not None:
+        reason = f"the object is not the {request.kind} the request names: {mismatch}"
+        return [], failure(KIND_MISMATCH, reason)
+    limit = config.max_references
+    options = {"kind": request.kind, "annotation": config.reference_annotation}
+    try:
+        refs = unique(extract_references(request.object or {}, max_references=limit, **options))
+    except TooManyReferences:
+        return [], _too_many(f"at least {limit + 1}", limit)
+    except LimitExceeded as exc:
+        reason = f"the {request.kind} is over a limit admission enforces: {exc}"
+        return [], failure(MALFORMED_OBJECT, reason)
+    except MalformedObject as exc:
+        reason = f"the {request.kind} has a field of the wrong type: {exc}"
+        return [], failure(MALFORMED_OBJECT, reason)
+    if len(refs) > limit:
+        return [], _too_many(str(len(refs)), limit)
+    return refs, None
+
+
+def _too_many(count: str, limit: int) -> PolicyFinding:
+    reason = f"{count} model references, more than the {limit} one object may carry"
+    return failure(TOO_MANY_MODELS, f"{reason} (max_references)")
 
 
 def _mode(env: AdmissionEnv, request: AdmissionRequest) -> NamespacePolicy:

@@ -1,21 +1,30 @@
-"""Build an ``AdmissionEnv`` from the webhook configuration: bundle, evaluator, keys, registry."""
+"""Build an ``AdmissionEnv`` from the webhook configuration: bundle, evaluator, keys, registry.
+
+The verdict lookup is the trust layer over a registry: ``NewestVerdictLookup`` picks the newest
+verdict whose signature verifies (by signed time), and the keys' ``Freshness`` (expiry and, in
+the webhook, per-reference high-water marks) decides whether it is still trusted.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from modelward.admission.config import WebhookConfig
 from modelward.admission.core import AdmissionEnv
+from modelward.admission.lookupcache import FileLookupCache
 from modelward.admission.parts import EvaluateJson, PartEvaluation
 from modelward.engine.bundle import PolicyBundle, load_bundle
 from modelward.engine.evaluators.factory import close_evaluator, make_evaluator
 from modelward.engine.policy_parts import split_problem
 from modelward.engine.registry import RegistryUnavailable, open_registry
+from modelward.engine.registry.newest import NewestVerdictLookup
+from modelward.engine.verdict_freshness import Freshness, HighWaterMarks
 from modelward.engine.verdicts import SignedVerdict, VerdictKeys
 
 Lookup = Callable[[str], SignedVerdict | None]
+Candidates = Callable[[str], Sequence[SignedVerdict]]
 LabelsOf = Callable[[str], Mapping[str, str] | None]
 log = logging.getLogger("modelward.admission.env")
 
@@ -24,13 +33,19 @@ def build_env(
     config: WebhookConfig,
     *,
     lookup: Lookup | None = None,
+    candidates: Candidates | None = None,
+    keys: VerdictKeys | None = None,
     namespace_labels: LabelsOf | None = None,
 ) -> tuple[AdmissionEnv, Callable[[], None]]:
-    """The environment the core decides in, and a function that releases it (the evaluator)."""
+    """The environment the core decides in, and a function that releases it (the evaluator).
+
+    ``lookup`` defaults to the newest verified verdict among ``candidates`` (default: the
+    configured registry's); ``keys`` to ``verdict_keys(config)``.
+    """
     bundle = load_bundle(config.policies, config.data)
-    keys = VerdictKeys.from_paths(list(config.verdict_keys))
+    keys = keys or verdict_keys(config)
     if lookup is None:
-        lookup = registry_lookup(config)
+        lookup = NewestVerdictLookup(candidates or registry_candidates(config), keys)
     evaluator = make_evaluator(config.engine, config.opa_url)
     env = AdmissionEnv(
         config=config,
@@ -54,14 +69,29 @@ def part_evaluation(bundle: PolicyBundle, evaluate_json: EvaluateJson) -> PartEv
     return PartEvaluation(evaluate_json)
 
 
-def registry_lookup(config: WebhookConfig) -> Lookup:
-    """``get`` of the configured registry (SQLite file, or ModelVerdict resources)."""
+def verdict_keys(config: WebhookConfig, *, remember: bool = False) -> VerdictKeys:
+    """The configured keys and freshness; ``remember``: keep high-water marks (the webhook)."""
+    settings = config.verdict_freshness
+    marks = HighWaterMarks(settings.remembered_references) if remember else None
+    freshness = Freshness(settings.max_age, marks)
+    return VerdictKeys.from_paths(list(config.verdict_keys), freshness=freshness)
+
+
+def sqlite_lookup(config: WebhookConfig, keys: VerdictKeys) -> Lookup:
+    """The webhook's SQLite lookup: newest verified verdict, answers kept while the file is
+    unchanged (``FileLookupCache``); ``keys`` judges freshness on every review."""
+    candidates = registry_candidates(config)
+    return FileLookupCache(NewestVerdictLookup(candidates, keys), config.registry.path)
+
+
+def registry_candidates(config: WebhookConfig) -> Candidates:
+    """``candidates`` of the configured registry (SQLite file, or ModelVerdict resources)."""
     registry_config = config.registry
     if registry_config.type == "sqlite":
-        return open_registry(str(registry_config.path)).get
+        return open_registry(str(registry_config.path)).candidates
     client = _api_client(config)
     url = f"kubernetes://{registry_config.namespace}"
-    return open_registry(url, api_client=client).get
+    return open_registry(url, api_client=client).candidates
 
 
 def _api_client(config: WebhookConfig) -> Any:

@@ -5,6 +5,11 @@ a policy that runs past the deadline would freeze the whole webhook. Here the ev
 the policy input to an idle worker (``evalworker``) and awaits its answer on the pipe; when the
 review is cancelled at its deadline, or the worker dies, the worker is killed, the evaluation
 counts as failed (so the review is denied) and a replacement starts in a background thread.
+
+Idle workers are checked every ``CHECK_INTERVAL`` seconds on the event loop: one that exited or
+does not answer a ping within ``PING_TIMEOUT`` is replaced before a review needs it, and a review
+never takes a worker that has exited. Every replacement is logged and counted
+(``modelward_webhook_eval_worker_restarts_total{reason}``).
 """
 
 from __future__ import annotations
@@ -19,14 +24,18 @@ import subprocess
 import sys
 import threading
 import time
+from typing import Any
 
 from modelward.admission.config import WebhookConfig
-from modelward.admission.evalworker import ENTRY_TAGS, HEADER, write_frame
+from modelward.admission.evalworker import ENTRY_TAGS, HEADER, PING, PONG, write_frame
+from modelward.admission.metrics import WORKER_RESTARTS, WORKERS
 from modelward.admission.steps import Evaluation
 from modelward.engine.decision import Decision
 
 log = logging.getLogger("modelward.admission.evalpool")
 START_TIMEOUT = 120.0
+CHECK_INTERVAL = 1.0
+PING_TIMEOUT = 2.0
 READ_SIZE = 1 << 16
 
 
@@ -124,27 +133,38 @@ class EvalPool:
         self._idle: asyncio.Queue[_Worker] = asyncio.Queue()
         self._dead: queue.Queue[_Worker | None] = queue.Queue()
         self._workers: set[_Worker] = set()
+        self._started: set[_Worker] = set()  # answered their start-up frame, not forgotten
         self._lock = threading.Lock()
         self._closed = False
         self._revision = "unknown"
+        self._last_error = ""
+        self._watcher: Any = None
 
     def start(self) -> None:
         """Start the workers; raise ``WorkerFailed`` when one cannot load the policies."""
         for _ in range(self._size):
             self._hand_over(self._spawn())
         threading.Thread(target=self._respawner, name="eval-respawn", daemon=True).start()
+        self._watcher = asyncio.run_coroutine_threadsafe(self._watch(), self._loop)
+
+    def problem(self) -> str | None:
+        """Why no evaluation can run (no worker is running), or None."""
+        with self._lock:
+            if self._started or self._closed:
+                return None
+        return f"no evaluation worker is running ({self._last_error or 'restarting'})"
 
     async def evaluate(self, step: Evaluation) -> Decision:
         """``step`` on an idle worker; a dead worker gives a failed (deny) decision. When the
         caller is cancelled mid-evaluation, the worker is killed and replaced."""
-        worker = await self._idle.get()
+        worker = await self._take()
         try:
             reply = await worker.call_async(ENTRY_TAGS[step.entry] + step.text().encode())
         except WorkerFailed as exc:
-            self._replace(worker)
+            self._retire(worker, "failed", str(exc))
             return self._failed(str(exc))
         except BaseException:  # cancelled at the deadline: the worker may still be evaluating
-            self._replace(worker)
+            self._retire(worker, "overran", "its review was cancelled at the deadline")
             raise
         self._idle.put_nowait(worker)
         return self._decision(reply)
@@ -153,9 +173,54 @@ class EvalPool:
         with self._lock:
             self._closed = True
             workers = list(self._workers)
+        if self._watcher is not None:
+            self._watcher.cancel()
         self._dead.put(None)
         for worker in workers:
             worker.kill()
+
+    async def _take(self) -> _Worker:
+        """An idle worker that has not exited (one that has is replaced)."""
+        while True:
+            worker = await self._idle.get()
+            code = worker.proc.poll()
+            if code is None:
+                return worker
+            self._retire(worker, "exited", f"exited with code {code} while idle")
+
+    async def _watch(self) -> None:
+        """Check the idle workers every ``CHECK_INTERVAL`` seconds; replace the broken ones."""
+        while True:
+            await asyncio.sleep(CHECK_INTERVAL)
+            for _ in range(self._idle.qsize()):
+                try:
+                    worker = self._idle.get_nowait()
+                except asyncio.QueueEmpty:
+                    break
+                problem = await self._check(worker)
+                if problem is None:
+                    self._idle.put_nowait(worker)
+                else:
+                    self._retire(worker, *problem)
+
+    async def _check(self, worker: _Worker) -> tuple[str, str] | None:
+        code = worker.proc.poll()
+        if code is not None:
+            return "exited", f"exited with code {code} while idle"
+        try:
+            reply = await asyncio.wait_for(worker.call_async(PING), PING_TIMEOUT)
+        except WorkerFailed as exc:
+            return "exited", str(exc)
+        except TimeoutError:
+            return "unresponsive", f"did not answer a liveness check within {PING_TIMEOUT:g} s"
+        return None if reply == PONG else ("unresponsive", f"answered a ping with {reply[:60]!r}")
+
+    def _retire(self, worker: _Worker, reason: str, detail: str) -> None:
+        """Log, count and replace ``worker`` (killed off the event loop)."""
+        level = logging.WARNING if reason == "overran" else logging.ERROR
+        log.log(level, "replacing evaluation worker %d: %s", worker.proc.pid, detail)
+        WORKER_RESTARTS.labels(reason).inc()
+        self._dead.put(worker)
 
     def _decision(self, reply: bytes) -> Decision:
         if reply.startswith(b'{"error"'):
@@ -175,13 +240,15 @@ class EvalPool:
             reply = worker.call(self._config, time.monotonic() + START_TIMEOUT)
         except (TimeoutError, WorkerFailed) as exc:
             self._forget(worker)
-            raise WorkerFailed(
-                f"an evaluation worker did not start: {exc or 'timed out'}"
-            ) from None
+            why = str(exc) or f"no answer within {START_TIMEOUT:g} s"
+            raise WorkerFailed(f"an evaluation worker did not start: {why}") from None
         answer = json.loads(reply)
         if "error" in answer:
             self._forget(worker)
             raise WorkerFailed(str(answer["error"]))
+        with self._lock:
+            self._started.add(worker)
+            WORKERS.set(len(self._started))
         return worker
 
     def _hand_over(self, worker: _Worker) -> None:
@@ -191,10 +258,9 @@ class EvalPool:
     def _forget(self, worker: _Worker) -> None:
         with self._lock:
             self._workers.discard(worker)
+            self._started.discard(worker)
+            WORKERS.set(len(self._started))
         worker.kill()
-
-    def _replace(self, worker: _Worker) -> None:
-        self._dead.put(worker)  # killed and replaced off the event loop
 
     def _respawner(self) -> None:
         while (worker := self._dead.get()) is not None:
@@ -203,6 +269,7 @@ class EvalPool:
                 try:
                     fresh = self._spawn()
                 except (WorkerFailed, OSError) as exc:
+                    self._last_error = str(exc)
                     log.error("restarting an evaluation worker failed: %s", exc)
                     time.sleep(1.0)
                     continue

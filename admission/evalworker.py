@@ -6,7 +6,8 @@ webhook therefore evaluates in worker processes it can kill. Protocol on stdin/s
 a 4-byte big-endian length and a payload. The first frame in is the webhook configuration (JSON),
 the first frame out ``{"ready": true}`` or ``{"error": ...}``; then each policy input in (one
 byte naming the rules to decide with, ``ENTRY_TAGS``, then the input's JSON) gets one ``Decision``
-(or ``{"error": ...}``) out. End of input ends the worker.
+(or ``{"error": ...}``) out; a liveness check (``PING``) gets ``PONG``. End of input ends the
+worker.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from modelward.engine.evaluators import DECISION, MODEL_PART, REQUEST_PART, Entr
 HEADER = struct.Struct(">I")
 ENTRY_TAGS: dict[Entry, bytes] = {DECISION: b"D", MODEL_PART: b"M", REQUEST_PART: b"R"}
 _ENTRIES = {tag: entry for entry, tag in ENTRY_TAGS.items()}
+PING, PONG = b"P", b'{"pong": true}'
 
 
 def read_frame(fd: int) -> bytes | None:
@@ -79,6 +81,8 @@ def _serve(fd_in: int, fd_out: int) -> int:
 
 
 def _evaluate(evaluator: Any, bundle: Any, frame: bytes) -> bytes:
+    if frame == PING:
+        return PONG
     entry = _ENTRIES.get(frame[:1])
     if entry is None:
         return _error(f"unknown evaluation request {frame[:1]!r}")

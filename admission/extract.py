@@ -17,7 +17,7 @@ from typing import Any
 
 from modelward.admission.candidate import Candidate
 from modelward.admission.errors import MalformedObject
-from modelward.admission.fields import MAX_ENTRIES, at, mapping, text, work_budget
+from modelward.admission.fields import MAX_ENTRIES, LimitExceeded, at, mapping, text, work_budget
 from modelward.admission.kserve import inference_service, llm_inference_service, trained_model
 from modelward.admission.normalise import Resolution, resolve
 from modelward.admission.podspec import pod_candidates
@@ -46,24 +46,32 @@ class ModelReference:
     origin: str  # field path, e.g. "spec.template.spec.containers[0].args"
     container: str | None  # container name; None for pod- or resource-level fields
     # kserve, storage-initializer, modelcar, vllm, tgi, tgi-default, sglang, huggingfaceserver,
-    # triton, shell, env, image-volume, kitops, modelpack, annotation
+    # triton, shell, env, args (model flags of other programs), image-volume, kitops, modelpack,
+    # annotation
     source: str
     unresolvable: str | None = None  # why ``reference`` is None (valueFrom, runtime pull, ...)
     trust_remote_code: bool = False
 
 
 def extract_references(
-    obj: Mapping[str, Any], *, annotation: str = DEFAULT_ANNOTATION
+    obj: Mapping[str, Any],
+    *,
+    annotation: str = DEFAULT_ANNOTATION,
+    kind: str | None = None,
+    max_references: int | None = None,
 ) -> list[ModelReference]:
-    """Every model reference in ``obj``; raises ``MalformedObject`` on wrongly typed fields."""
+    """Every model reference in ``obj``, read as ``kind`` (by default its own ``kind``);
+    raises ``MalformedObject`` on wrongly typed fields, ``TooManyReferences`` as soon as more
+    containers than ``max_references`` name a model."""
     if not isinstance(obj, Mapping):
         raise MalformedObject("object", "expected an object")
-    with work_budget():
-        return _dedupe(_reference(c) for c in _candidates(obj, annotation))
+    with work_budget(max_references):
+        if kind is None:
+            kind = text(obj.get("kind"), "kind") or ""
+        return _dedupe(_reference(c) for c in _candidates(obj, kind, annotation))
 
 
-def _candidates(obj: Mapping[str, Any], annotation: str) -> list[Candidate]:
-    kind = text(obj.get("kind"), "kind") or ""
+def _candidates(obj: Mapping[str, Any], kind: str, annotation: str) -> list[Candidate]:
     if kind not in HANDLED_KINDS:
         return []
     found = _metadata(obj.get("metadata"), "metadata", annotation)
@@ -96,7 +104,7 @@ def _metadata(value: object, path: str, annotation: str) -> list[Candidate]:
     written = text(annotations.get(annotation), origin) or ""
     listed = [item for item in _LIST_SEPARATORS.split(written) if item]
     if len(listed) > MAX_ENTRIES:
-        raise MalformedObject(origin, f"more than {MAX_ENTRIES} references")
+        raise LimitExceeded(origin, f"more than {MAX_ENTRIES} references, the limit on one list")
     found += [Candidate(item, "id", origin, "annotation") for item in listed]
     origin = at(annotations_path, KSERVE_SOURCE_URI)
     source_uri = text(annotations.get(KSERVE_SOURCE_URI), origin)

@@ -1,14 +1,14 @@
-"""One policy evaluation per (container, model reference) of a workload."""
+"""One policy evaluation per (container, model reference) of a workload, within a budget."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from modelward.admission.context import VerdictView, find_verdict, policy_input, resolved
 from modelward.admission.extract import ModelReference
-from modelward.admission.steps import Steps, whole
+from modelward.admission.steps import Meter, OverBudget, Steps, metered, whole
 from modelward.engine.decision import PolicyFinding
 from modelward.engine.errors import Error
 from modelward.engine.refs import ModelRef
@@ -18,24 +18,30 @@ if TYPE_CHECKING:
 
 REGISTRY_UNAVAILABLE = "registry-unavailable"
 EVALUATION_ERROR = "evaluation-error"
+EVALUATION_BUDGET = "evaluation-budget"
 UNKNOWN_VERDICT = VerdictView(present=False, trusted=False, reason="the registry did not answer")
+NOT_LOOKED_UP = VerdictView(present=False, trusted=False, reason="not looked up")
+# Why a reference was not evaluated (``ModelResult.skipped``).
+ALREADY_DENIED = "the review is denied already"
+OVER_BUDGET = "over the evaluation budget"
 
 
 @dataclass(frozen=True)
 class ModelResult:
-    """The findings for one model reference of one container."""
+    """The findings for one model reference of one container (none when ``skipped``)."""
 
     ref: ModelReference
     verdict: VerdictView
     deny: tuple[PolicyFinding, ...] = ()
     warn: tuple[PolicyFinding, ...] = ()
+    skipped: str | None = None  # why it was not evaluated
 
     @property
     def model(self) -> str:
         return self.ref.reference or self.ref.raw
 
     def to_audit(self) -> dict[str, Any]:
-        return {
+        record = {
             "reference": self.ref.reference,
             "raw": self.ref.raw,
             "container": self.ref.container,
@@ -44,6 +50,17 @@ class ModelResult:
             "deny": [f.id for f in self.deny],
             "warn": [f.id for f in self.warn],
         }
+        if self.skipped:
+            record["skipped"] = self.skipped
+        return record
+
+
+@dataclass(frozen=True)
+class Judged:
+    """Every reference's result, and the denies that belong to none (the budget)."""
+
+    models: list[ModelResult]
+    problems: Sequence[PolicyFinding] = ()
 
 
 def failure(rule_id: str, msg: str) -> PolicyFinding:
@@ -66,8 +83,14 @@ def unique(refs: Iterable[ModelReference]) -> list[ModelReference]:
 
 def judge_all(
     refs: Iterable[ModelReference], context: dict[str, Any], env: AdmissionEnv
-) -> Steps[list[ModelResult]]:
-    """Evaluate every reference; a registry lookup happens once per reference and request."""
+) -> Steps[Judged]:
+    """Judge the references in order, within the evaluation budget.
+
+    Once one reference denies the review, the rest are neither looked up nor evaluated: nothing
+    of theirs could admit the workload, so a reference without a trusted verdict costs nothing
+    after the first (the cheap path), whatever the object carries. Past ``max_evaluations``
+    evaluations the rest are not evaluated either and the review is denied with the limit.
+    """
     verdicts: dict[str, VerdictView | Error] = {}
 
     def verdict_of(reference: str) -> VerdictView | Error:
@@ -75,10 +98,18 @@ def judge_all(
             verdicts[reference] = _lookup(reference, env)
         return verdicts[reference]
 
-    results = []
-    for ref in unique(refs):
-        results.append((yield from judge(ref, context, env, verdict_of)))
-    return results
+    pending, meter = unique(refs), Meter(env.config.max_evaluations)
+    results: list[ModelResult] = []
+    for index, ref in enumerate(pending):
+        if results and results[-1].deny:
+            return Judged(results + [skipped(r, ALREADY_DENIED) for r in pending[index:]])
+        try:
+            results.append((yield from judge(ref, context, env, verdict_of, meter)))
+        except OverBudget:
+            rest = [skipped(r, OVER_BUDGET) for r in pending[index:]]
+            reason = f"the review needs more policy evaluations, {meter.over()}"
+            return Judged(results + rest, (failure(EVALUATION_BUDGET, reason),))
+    return Judged(results)
 
 
 def judge(
@@ -86,7 +117,9 @@ def judge(
     context: dict[str, Any],
     env: AdmissionEnv,
     verdict_of: Callable[[str], VerdictView | Error],
+    meter: Meter,
 ) -> Steps[ModelResult]:
+    """Look ``ref`` up and evaluate it (charging ``meter``)."""
     ref, parsed = resolved(ref)
     verdict: VerdictView | Error = UNKNOWN_VERDICT
     if ref.reference is not None:
@@ -96,7 +129,12 @@ def judge(
         return ModelResult(ref, UNKNOWN_VERDICT, deny=(failure(REGISTRY_UNAVAILABLE, msg),))
     if ref.reference is None:
         verdict = VerdictView(present=False, trusted=False, reason="the reference is unresolvable")
-    return (yield from _evaluate(ref, parsed, verdict, context, env))
+    return (yield from _evaluate(ref, parsed, verdict, context, env, meter))
+
+
+def skipped(ref: ModelReference, why: str) -> ModelResult:
+    """The result of a reference neither looked up nor evaluated."""
+    return ModelResult(ref, NOT_LOOKED_UP, skipped=why)
 
 
 def _lookup(reference: str, env: AdmissionEnv) -> VerdictView | Error:
@@ -112,13 +150,14 @@ def _evaluate(
     verdict: VerdictView,
     context: dict[str, Any],
     env: AdmissionEnv,
+    meter: Meter,
 ) -> Steps[ModelResult]:
     document = policy_input(ref, parsed, verdict, context)
     try:
         if env.parts is None:
-            decision = yield from whole(document)
+            decision = yield from metered(whole(document), meter)
         else:
-            decision = yield from env.parts.steps(document)
+            decision = yield from metered(env.parts.steps(document), meter)
     except Error as exc:
         return ModelResult(ref, verdict, deny=(failure(EVALUATION_ERROR, str(exc)),))
     if decision.outcome == "error":

@@ -5,7 +5,9 @@ review. The answers are remembered per reference and forgotten as soon as the da
 write-ahead log changes (size, modification time or inode), and in any case after ``max_age``
 seconds, so a new or deleted verdict is seen on the next review, or at the latest ``max_age``
 later if two writes fall within one file-timestamp tick. Errors are never remembered: a missing
-or unreadable file raises on every lookup (fail closed).
+or unreadable file raises on every lookup (fail closed). What is remembered is only *which*
+stored verdict counts (``NewestVerdictLookup``); whether it is still trusted (expiry, the
+reference's high-water mark) is judged on every review by the keys, never cached here.
 """
 
 from __future__ import annotations

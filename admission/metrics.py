@@ -1,4 +1,8 @@
-"""Prometheus metrics of the webhook, in a registry of their own (``/metrics``)."""
+"""Prometheus metrics of the webhook, in a registry of their own (``/metrics``).
+
+The evaluation pool lives below the application (in ``AdmissionService``), so its metrics are
+process-wide collectors (``WORKER_RESTARTS``, ``WORKERS``) that each ``WebhookMetrics`` registers.
+"""
 
 from __future__ import annotations
 
@@ -24,15 +28,36 @@ BUCKETS = (
 RESULTS = ("allowed", "denied", "warned", "exempt", "error")
 MODES = ("enforce", "warn", "dry-run")
 CONTENT_TYPE = CONTENT_TYPE_LATEST
+CLOSE_REASONS = (
+    "limit", "handshake_timeout", "handshake_failed", "header_timeout", "body_timeout",
+    "headers_too_large",
+)  # fmt: skip
+RESTART_REASONS = ("exited", "unresponsive", "failed", "overran")
+
+disable_created_metrics()  # type: ignore[no-untyped-call]  # no *_created series
+WORKER_RESTARTS = Counter(
+    f"{PREFIX}_eval_worker_restarts",
+    "Evaluation workers replaced: found dead or unresponsive while idle (exited, unresponsive),"
+    " died during an evaluation (failed), killed at the deadline (overran).",
+    ["reason"],
+    registry=None,
+)
+WORKERS = Gauge(
+    f"{PREFIX}_eval_workers", "Evaluation worker processes started and not found dead.",
+    registry=None,
+)  # fmt: skip
+for _reason in RESTART_REASONS:
+    WORKER_RESTARTS.labels(_reason)
 
 
 class WebhookMetrics:
     """The webhook's counters, gauges and the request latency histogram."""
 
     def __init__(self, synced: Callable[[], Mapping[str, bool]]) -> None:
-        disable_created_metrics()  # type: ignore[no-untyped-call]  # no *_created series
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
+        r.register(WORKER_RESTARTS)
+        r.register(WORKERS)
         self.duration = Histogram(
             f"{PREFIX}_request_duration_seconds",
             "Time from receiving an admission review to sending its answer.",
@@ -66,6 +91,26 @@ class WebhookMetrics:
         self.in_flight = Gauge(
             f"{PREFIX}_in_flight_requests", "Admission reviews being decided.", registry=r
         )
+        self.overloaded = Counter(
+            f"{PREFIX}_overloaded",
+            "Reviews answered 503 because no in-flight slot freed up before the deadline.",
+            registry=r,
+        )
+        self.connections = Gauge(
+            f"{PREFIX}_connections",
+            "Open connections (TLS handshakes included), per listener.",
+            ["listener"],
+            registry=r,
+        )
+        self.connections_closed = Counter(
+            f"{PREFIX}_connections_closed",
+            "Connections the server closed on its own: over the connection limit, TLS handshake"
+            " timed out or failed, headers or body too slow, headers too large.",
+            ["reason"],
+            registry=r,
+        )
+        for reason in CLOSE_REASONS:
+            self.connections_closed.labels(reason)
         cache_synced = Gauge(
             f"{PREFIX}_cache_synced", "1 when the cache has synced.", ["cache"], registry=r
         )

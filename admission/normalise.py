@@ -22,6 +22,7 @@ NOT_AN_ID = "neither a Hugging Face id (org/name), a URI nor a path"
 # KServe fetch modes of one OCI image: the content, and so the verdict, is the image's.
 OCI_VARIANTS = ("oci+native://", "oci+fetch://")
 _REVISION_SEP = re.compile(r"[@:]")
+_SPACE = re.compile(r"\s")  # what str.isspace() calls whitespace
 
 
 class Resolution(NamedTuple):
@@ -32,7 +33,7 @@ class Resolution(NamedTuple):
 
 def _kind(text: str, style: Style) -> str:
     """``hf``, ``uri``, ``oci``, ``path`` or ``invalid:<reason>``."""
-    if any(c.isspace() for c in text):
+    if _SPACE.search(text):
         return "invalid:contains whitespace"
     if "://" in text:
         return "uri"

@@ -8,7 +8,10 @@ of the model policies. The request part (the admission category) sees the whole 
 request. ``engine.policy_parts.split_problem`` decides at start whether a bundle allows this.
 
 A remembered model part is dropped at the next UTC midnight (exemptions end with their expiry
-day) and after ``max_age`` seconds at most; failed evaluations are never remembered.
+day) and after ``max_age`` seconds at most; failed evaluations are never remembered. Model parts
+of stubs (references without a trusted verdict) are remembered apart, in a smaller cache, so
+references nobody vetted, which anyone can invent by the thousand, never push a verdict's model
+part out.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from modelward.engine.evaluators import MODEL_PART, REQUEST_PART, Entry
 DAY = 86_400
 MAX_AGE = 300.0
 MAX_ENTRIES = 1024
+MAX_STUBS = 256
 FACTS_TEXTS = 256
 
 EvaluateJson = Callable[[str, Entry], Decision]
@@ -82,6 +86,7 @@ class PartEvaluation:
 
     evaluate_json: EvaluateJson
     cache: ModelPartCache = field(default_factory=ModelPartCache)
+    stubs: ModelPartCache = field(default_factory=lambda: ModelPartCache(max_entries=MAX_STUBS))
     _texts: dict[int, tuple[Any, str]] = field(default_factory=dict)
 
     def steps(self, policy_input: dict[str, Any]) -> Steps[Decision]:
@@ -94,10 +99,11 @@ class PartEvaluation:
             "reference": {"unresolvable": admission["reference"]["unresolvable"]},
         }
         model_text = f'{{"model":{model},"admission":{json.dumps(reduced)}}}'
-        model_part = self.cache.get(model_text)
+        cache = self.cache if reduced["verdict"]["trusted"] is True else self.stubs
+        model_part = cache.get(model_text)
         if model_part is None:
             model_part = yield Evaluation(MODEL_PART, model_text)
-            self.cache.put(model_text, model_part)
+            cache.put(model_text, model_part)
         context, admission_text = json.dumps(policy_input["context"]), json.dumps(admission)
         request_text = f'{{"model":{model},"context":{context},"admission":{admission_text}}}'
         request_part = yield Evaluation(REQUEST_PART, request_text)

@@ -25,7 +25,8 @@ class AdmissionRequest:
 
     api_version: str  # the review's apiVersion, answered in kind
     uid: str
-    kind: str  # request.kind.kind, e.g. "Deployment"
+    kind: str  # request.kind.kind, e.g. "Deployment": what the object is judged as
+    group: str  # request.kind.group, "" for the core group
     group_version: str  # "apps/v1", "v1"
     namespace: str
     name: str
@@ -79,12 +80,13 @@ def read_request(review: Mapping[str, Any]) -> AdmissionRequest:
     if operation not in OPERATIONS:
         _invalid(f"request.operation must be one of {', '.join(OPERATIONS)}, got {operation!r}")
     obj = _object(request, operation)
-    kind, group_version = _kind(request, obj)
+    kind, group, group_version = _kind(request, obj)
     username, groups = _user(request)
     return AdmissionRequest(
         api_version=str(api_version),
         uid=uid,
         kind=kind,
+        group=group,
         group_version=group_version,
         namespace=_text(request, "namespace") or _metadata_text(obj, "namespace"),
         name=_text(request, "name") or _metadata_text(obj, "name") or _generate_name(obj),
@@ -108,7 +110,26 @@ def _object(request: Mapping[str, Any], operation: str) -> Mapping[str, Any] | N
     return obj
 
 
-def _kind(request: Mapping[str, Any], obj: Mapping[str, Any] | None) -> tuple[str, str]:
+def kind_mismatch(request: AdmissionRequest) -> str | None:
+    """Why ``request.object`` is not of the kind ``request.kind`` names, or None.
+
+    The API server sends the object in the kind of ``request.kind``, so the two always agree on
+    the kind and the API group; an object that says otherwise was not sent by it. An object
+    without ``kind`` or ``apiVersion`` is judged as ``request.kind``.
+    """
+    obj = request.object or {}
+    kind, api_version = obj.get("kind"), obj.get("apiVersion")
+    if kind is not None and kind != request.kind:
+        return f"object.kind is {_shown(kind)} but request.kind is {request.kind!r}"
+    if isinstance(api_version, str) and api_version.rpartition("/")[0] != request.group:
+        group = request.group or "the core group"
+        return f"object.apiVersion is {_shown(api_version)} but request.kind is in {group}"
+    if api_version is not None and not isinstance(api_version, str):
+        return f"object.apiVersion is {_json_type(api_version)}, not a string"
+    return None
+
+
+def _kind(request: Mapping[str, Any], obj: Mapping[str, Any] | None) -> tuple[str, str, str]:
     kind = request.get("kind")
     if not isinstance(kind, Mapping):
         _invalid("request.kind is missing" if kind is None else "request.kind must be an object")
@@ -117,8 +138,8 @@ def _kind(request: Mapping[str, Any], obj: Mapping[str, Any] | None) -> tuple[st
     version = _text(kind, "version", where="request.kind")
     api_version = obj.get("apiVersion") if obj is not None else None
     if isinstance(api_version, str) and api_version:
-        return name, api_version
-    return name, f"{group}/{version}" if group else version
+        return name, group, api_version
+    return name, group, f"{group}/{version}" if group else version
 
 
 def _user(request: Mapping[str, Any]) -> tuple[str, tuple[str, ...]]:

@@ -1,8 +1,9 @@
 """The AdmissionReview answer: the deny message and the warnings, within the API server's limits.
 
-The message names the workload, then every (container, model) with the ids that deny it, then
-the details; it is cut at ``MAX_MESSAGE_BYTES``. Warnings are single printable lines of at most
-``MAX_WARNING_CHARS`` characters, ``MAX_WARNINGS_CHARS`` in total, with no "Warning:" prefix.
+The message names the workload, then every (container, model) with the ids that deny it and
+those not evaluated, then the details; it is cut at ``MAX_MESSAGE_BYTES``. Warnings are single
+printable lines of at most ``MAX_WARNING_CHARS`` characters, ``MAX_WARNINGS_CHARS`` in total,
+with no "Warning:" prefix.
 """
 
 from __future__ import annotations
@@ -49,6 +50,9 @@ def deny_message(
             ids = ", ".join(dict.fromkeys(f.id for f in result.deny))
             summary.append(f"{_where(result)}, model {result.model}: {ids}")
             details.extend(f"{f.id}: {f.msg}" for f in result.deny)
+    for why, skipped in _skipped(models).items():
+        listed = ", ".join(f"{_where(r)} ({r.model})" for r in skipped)
+        summary.append(f"not evaluated ({why}): {listed}")
     text = f"{workload} is denied: {'; '.join(summary)}. {'; '.join(dict.fromkeys(details))}"
     return cut_bytes(clean(text), MAX_MESSAGE_BYTES)
 
@@ -60,15 +64,26 @@ def warning_lines(
     problems: Sequence[PolicyFinding] = (),
     notes: Iterable[str] = (),
 ) -> list[str]:
-    """The warnings of one answer: notes, then (in warn mode) denies, then warn findings."""
+    """The warnings of one answer: notes, then (in warn mode) denies and the references not
+    evaluated, then warn findings."""
     lines = list(notes)
     if deny_as_warnings:
         lines.extend(f"would deny: {p.id}: {p.msg}" for p in problems)
         for result in models:
             lines.extend(f"would deny: {_line(result, f)}" for f in result.deny)
+        for why, skipped in _skipped(models).items():
+            lines.extend(f"not evaluated ({why}): {_where(r)}, model {r.model}" for r in skipped)
     for result in models:
         lines.extend(_line(result, f) for f in result.warn)
     return limit_warnings(lines)
+
+
+def _skipped(models: Sequence[ModelResult]) -> dict[str, list[ModelResult]]:
+    groups: dict[str, list[ModelResult]] = {}
+    for result in models:
+        if result.skipped:
+            groups.setdefault(result.skipped, []).append(result)
+    return groups
 
 
 def limit_warnings(lines: Iterable[str]) -> list[str]:

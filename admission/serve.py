@@ -1,4 +1,10 @@
-"""``modelward webhook serve``: the HTTPS admission webhook."""
+"""``modelward webhook serve``: the HTTPS admission webhook.
+
+uvicorn runs the ASGI application (``server.WebhookApp``); ``listener.GuardedServer`` accepts
+the connections (a cap, a TLS handshake deadline) and ``httpguard.GuardedProtocol`` bounds each
+one (header, body and keep-alive timeouts, header size). docs/admission.md, "Server limits",
+explains the defaults and the memory they bound.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +13,21 @@ import os
 import ssl
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from modelward.admission.errors import ConfigError
+from modelward.admission.limits import ServerLimits
 
 webhook_app = typer.Typer(help="Run the Kubernetes admission webhook.", no_args_is_help=True)
 
 DRAIN_MARGIN = 5.0  # seconds past the review deadline that shutdown waits for in-flight requests
+DEFAULTS = ServerLimits()
+
+
+def _seconds(help_text: str) -> Any:
+    return typer.Option(min=0.001, help=help_text)
 
 
 @webhook_app.callback()
@@ -41,14 +53,48 @@ def serve_command(
             "less one for the server, from 1 to 2.",
         ),
     ] = None,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=65535,
+            help="Serve /metrics (HTTPS, and the probes) on this port only; by default /metrics "
+            "is on the main port.",
+        ),
+    ] = None,
+    header_timeout: Annotated[
+        float, _seconds("Seconds for the TLS handshake and a request's headers.")
+    ] = DEFAULTS.header_timeout,
+    body_timeout: Annotated[
+        float, _seconds("Seconds for a request's body, from the end of its headers.")
+    ] = DEFAULTS.body_timeout,
+    keep_alive_timeout: Annotated[
+        float, _seconds("Seconds an idle connection is kept between requests.")
+    ] = DEFAULTS.keep_alive_timeout,
+    max_connections: Annotated[
+        int, typer.Option(min=1, help="Open connections at most; more are closed at once.")
+    ] = DEFAULTS.max_connections,
+    max_in_flight: Annotated[
+        int,
+        typer.Option(
+            min=1, help="Reviews read or decided at once; more wait (503 at the deadline)."
+        ),
+    ] = DEFAULTS.max_in_flight,
+    max_in_flight_bytes: Annotated[
+        int, typer.Option(min=1, help="Declared body bytes of the reviews in flight, together.")
+    ] = DEFAULTS.max_in_flight_bytes,
+    max_header_bytes: Annotated[
+        int, typer.Option(min=1024, help="Bytes of one request's line and headers (431 beyond).")
+    ] = DEFAULTS.max_header_bytes,
+    ready_timeout: Annotated[
+        float, _seconds("/healthz fails once the webhook has not been ready this many seconds.")
+    ] = DEFAULTS.ready_timeout,
 ) -> None:
     """Serve AdmissionReviews over HTTPS on /validate; /healthz, /readyz and /metrics beside.
 
     The certificate and key are reloaded when their files change. SIGTERM or SIGINT stops
     accepting connections and lets the reviews in flight finish.
     """
-    import uvicorn
-
     from modelward.admission.audit_log import open_audit_log
     from modelward.admission.certreload import CertReloader
     from modelward.admission.config import load_webhook_config
@@ -57,30 +103,85 @@ def serve_command(
 
     _logging()
     settings = load_webhook_config(config)
+    limits = ServerLimits(
+        header_timeout=header_timeout,
+        body_timeout=body_timeout,
+        keep_alive_timeout=keep_alive_timeout,
+        max_connections=max_connections,
+        max_in_flight=max_in_flight,
+        max_in_flight_bytes=max_in_flight_bytes,
+        max_header_bytes=max_header_bytes,
+        ready_timeout=ready_timeout,
+    )
+    if metrics_port == port:
+        raise ConfigError(f"--metrics-port must differ from --port ({port})")
     context = _tls(tls_cert, tls_key)
     reloader = CertReloader(context, tls_cert, tls_key)
     eval_workers = eval_workers or default_eval_workers()
     service = AdmissionService(settings, eval_workers=eval_workers, threads=threads)
-    app = WebhookApp(service, open_audit_log(settings.audit_log), background=[reloader.run])
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app,
-            host=host,
-            port=port,
-            loop="uvloop",
-            http="httptools",
-            lifespan="on",
-            access_log=False,
-            log_config=None,
-            server_header=False,
-            proxy_headers=False,
-            ssl_context_factory=lambda _config, _default: context,
-            timeout_graceful_shutdown=int(settings.deadline_seconds + DRAIN_MARGIN),
-        )
+    audit = open_audit_log(settings.audit_log)
+    app = WebhookApp(
+        service, audit, background=[reloader.run], limits=limits, metrics_port=metrics_port
     )
+    server = _server(app, context, host, (port, metrics_port), settings.deadline_seconds)
     server.run()
     if not server.started:
         raise ConfigError(f"the webhook could not listen on {host}:{port} (see the log above)")
+
+
+def _server(
+    app: Any, context: ssl.SSLContext, host: str, ports: tuple[int, int | None], deadline: float
+) -> Any:
+    """uvicorn with the guarded listeners and protocol on ``ports`` (webhook, metrics)."""
+    import uvicorn
+
+    from modelward.admission.httpguard import GuardedProtocol
+    from modelward.admission.limits import METRICS_CONNECTIONS
+    from modelward.admission.listener import GuardedServer, Listener, Slot, bind
+
+    limits: ServerLimits = app.limits
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=ports[0],
+        loop="uvloop",
+        http=GuardedProtocol,
+        lifespan="on",
+        access_log=False,
+        log_config=None,
+        server_header=False,
+        proxy_headers=False,
+        timeout_keep_alive=limits.keep_alive_timeout,  # type: ignore[arg-type]  # float works
+        timeout_graceful_shutdown=int(deadline + DRAIN_MARGIN),
+    )
+
+    def listeners(server: GuardedServer) -> list[Listener]:
+        def protocol(slot: Slot) -> Any:
+            return server.protocol(
+                slot,
+                header_timeout=limits.header_timeout,
+                body_timeout=limits.body_timeout,
+                max_header_bytes=limits.max_header_bytes,
+                metrics=app.metrics,
+            )
+
+        named = [("webhook", ports[0], limits.max_connections)]
+        if ports[1] is not None:
+            named.append(("metrics", ports[1], METRICS_CONNECTIONS))
+        return [
+            Listener(
+                bind(host, number, config.backlog),
+                name=name,
+                limit=limit,
+                factory=protocol,
+                context=context,
+                handshake_timeout=limits.header_timeout,
+                metrics=app.metrics,
+            )
+            for name, number, limit in named
+        ]
+
+    return GuardedServer(config, listeners)
 
 
 def default_eval_workers() -> int:

@@ -32,7 +32,6 @@ from modelward.admission.core import (
 )
 from modelward.admission.errors import ConfigError
 from modelward.admission.evalpool import EvalPool, WorkerFailed
-from modelward.admission.lookupcache import FileLookupCache
 from modelward.admission.namespaces import NamespaceCache
 from modelward.admission.parts import PartEvaluation
 from modelward.admission.steps import Evaluation, drive
@@ -94,15 +93,15 @@ class AdmissionService:
             log.info("policies loaded (engine %s)", self.config.engine)
 
     def _build(self) -> None:
-        from modelward.admission.env import build_env, registry_lookup
+        from modelward.admission.env import build_env, sqlite_lookup, verdict_keys
         from modelward.engine.kubeclient import api_client
+        from modelward.engine.registry.newest import NewestVerdictLookup
 
         config = self.config
         client = api_client(config.kubernetes.access, config.kubernetes.kubeconfig)
+        keys = verdict_keys(config, remember=True)  # high-water marks live as long as the webhook
         if config.registry.type == "sqlite":
-            lookup: Callable[[str], Any] = FileLookupCache(
-                registry_lookup(config), config.registry.path
-            )
+            lookup: Callable[[str], Any] = sqlite_lookup(config, keys)
         else:
             if client is None:
                 raise ConfigError(
@@ -111,15 +110,17 @@ class AdmissionService:
                 )
             from modelward.engine.registry.kubernetes_cache import VerdictCache
 
-            self._verdicts = VerdictCache(config.registry.namespace, client)
+            self._verdicts = VerdictCache(
+                config.registry.namespace, client, on_verdict=keys.observe
+            )
             self._verdicts.start()
-            lookup = self._verdicts.get
+            lookup = NewestVerdictLookup(self._verdicts.candidates, keys)
         labels: Callable[[str], Mapping[str, str] | None] = _no_labels
         if client is not None:
             self._namespaces = NamespaceCache(client)
             self._namespaces.start()
             labels = self._namespaces.labels
-        env, self._close_env = build_env(config, lookup=lookup, namespace_labels=labels)
+        env, self._close_env = build_env(config, lookup=lookup, keys=keys, namespace_labels=labels)
         if config.engine == "embedded":
             assert self._loop is not None, "start() runs on the event loop"
             self._pool = EvalPool(config, self._eval_workers, self._loop)
@@ -150,6 +151,9 @@ class AdmissionService:
         if self._namespaces is not None and not self._namespaces.synced:
             error = self._namespaces.error
             return False, "the namespace cache has not synced yet" + (f": {error}" if error else "")
+        problem = self._pool.problem() if self._pool is not None else None
+        if problem is not None:
+            return False, problem
         return True, ""
 
     def synced(self) -> dict[str, bool]:

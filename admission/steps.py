@@ -1,6 +1,7 @@
 """The core's evaluations as steps: generators that yield each ``Evaluation`` they need and
 receive its ``Decision`` back, so the same core runs with blocking evaluations (``run``: the CLI,
-tests) and on the webhook's event loop, which awaits worker processes (``drive``)."""
+tests) and on the webhook's event loop, which awaits worker processes (``drive``). ``metered``
+counts the evaluations of steps against a ``Meter``, the per-review budget."""
 
 from __future__ import annotations
 
@@ -59,6 +60,44 @@ async def drive(steps: Steps[T], perform: Callable[[Evaluation], Awaitable[Decis
                 reply, error = await perform(step), None
             except Exception as exc:
                 reply, error = None, exc
+    finally:
+        steps.close()
+
+
+class OverBudget(Exception):
+    """Steps asked for an evaluation beyond their ``Meter``'s limit."""
+
+
+@dataclass
+class Meter:
+    """How many evaluations one review may ask for, and how many it has."""
+
+    limit: int
+    spent: int = 0
+
+    def charge(self) -> None:
+        if self.spent >= self.limit:
+            raise OverBudget
+        self.spent += 1
+
+    def over(self) -> str:
+        return f"more than the {self.limit} one review may use (max_evaluations)"
+
+
+def metered(steps: Steps[T], meter: Meter) -> Steps[T]:
+    """``steps``, charging ``meter`` before each evaluation; ``OverBudget`` past its limit."""
+    try:
+        step = next(steps)
+        while True:
+            meter.charge()
+            try:
+                reply = yield step
+            except Exception as exc:
+                step = steps.throw(exc)
+            else:
+                step = steps.send(reply)
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
     finally:
         steps.close()
 

@@ -1,4 +1,9 @@
-"""``modelward registry list|show|delete|export|import``: the stored, signed verdicts."""
+"""``modelward registry list|show|delete|export|import``: the stored, signed verdicts.
+
+``list`` and ``show`` print what the signed payloads say (marked unverified without ``--key``);
+with ``--key``, ``show`` exits 0 only when admission would admit on the verdict (see
+``registry_view.Standing``) and 1 otherwise, with the reason.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +11,24 @@ import json
 import os
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
+from modelward.cli.exit import EXIT_ALLOW, EXIT_DENY
 from modelward.cli.options import dump_json, write_output
+from modelward.cli.registry_view import (
+    UNVERIFIED_NOTE,
+    Standing,
+    show_lines,
+    standing,
+    table,
+    to_json,
+)
 from modelward.engine.errors import Error, InvalidReference
 from modelward.engine.refs import ModelRef
-from modelward.engine.registry import Registry, open_registry
-from modelward.engine.verdicts import SignedVerdict, VerdictCheck, VerdictError, VerdictKeys
+from modelward.engine.registry import OlderThanStored, Registry, open_registry
+from modelward.engine.verdicts import SignedVerdict, VerdictError, VerdictKeys
 
 REGISTRY_ENV = "MODELWARD_REGISTRY"
 
@@ -39,7 +53,11 @@ ListFormatOpt = Annotated[ListFormat, typer.Option("--format", "-f", help="Outpu
 ReferenceArg = Annotated[str, typer.Argument(help="Model reference (as vetted).")]
 TrustKeysOpt = Annotated[
     list[Path] | None,
-    typer.Option("--key", help="Verdict public key(s) to check the signature against."),
+    typer.Option(
+        "--key",
+        help="Verdict public key(s) admission trusts: check signatures and say whether admission "
+        "would admit (without it, every field shown is unverified).",
+    ),
 ]
 
 
@@ -65,18 +83,25 @@ def canonical(reference: str) -> str:
 
 @registry_app.command("list")
 def list_command(
-    registry: RegistryOpt = None, output_format: ListFormatOpt = ListFormat.table
+    registry: RegistryOpt = None,
+    output_format: ListFormatOpt = ListFormat.table,
+    key: TrustKeysOpt = None,
 ) -> None:
-    """The newest verdict of every reference (index fields; signatures are not checked)."""
-    verdicts = registry_for(registry).list()
+    """The verdict that counts for every reference, as its signed payload says.
+
+    Without --key nothing is verified (STATUS unverified); with it, STATUS is what admission
+    would do: admit, deny, expired, superseded or untrusted.
+    """
+    store = registry_for(registry)
+    keys = VerdictKeys.from_paths(key) if key else None
+    views = [_standing(store, s.reference, keys) for s in store.list()]
+    found = [v for v in views if v is not None]
     if output_format is ListFormat.json:
-        typer.echo(dump_json([_index(s) for s in verdicts]), nl=False)
-        return
-    rows = [("REFERENCE", "OUTCOME", "CREATED", "KEY")]
-    rows += [(s.reference, s.outcome, s.created_at, s.key_id[:19]) for s in verdicts]
-    widths = [max(len(r[i]) for r in rows) for i in range(3)]
-    for r in rows:
-        typer.echo(f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:<{widths[2]}}  {r[3]}")
+        typer.echo(dump_json([to_json(v, full=False) for v in found]), nl=False)
+    else:
+        typer.echo("".join(table(found)), nl=False)
+    if keys is None:
+        typer.echo(f"note: {UNVERIFIED_NOTE}", err=True)
 
 
 @registry_app.command("show")
@@ -86,25 +111,25 @@ def show_command(
     output_format: ListFormatOpt = ListFormat.table,
     key: TrustKeysOpt = None,
 ) -> None:
-    """The newest verdict for REFERENCE; with --key, whether admission would trust it."""
+    """The verdict for REFERENCE. With --key: exit 0 only if admission would admit on it.
+
+    Admission admits on the newest stored verdict by signed time whose signature verifies, if
+    it has not expired and its outcome is allow; anything else exits 1 with the reason.
+    """
     ref = canonical(reference)
-    signed = registry_for(registry).get(ref)
-    if signed is None:
+    keys = VerdictKeys.from_paths(key) if key else None
+    view = _standing(registry_for(registry), ref, keys)
+    if view is None:
         raise Error(f"no verdict stored for {ref}")
-    check = VerdictKeys.from_paths(key).check(signed, ref) if key else None
     if output_format is ListFormat.json:
-        verdict = signed.unverified_verdict()
-        doc = {**_index(signed), "envelope": signed.envelope}
-        doc["verdict"] = None if verdict is None else verdict.model_dump(mode="json", by_alias=True)
-        if check is not None:
-            doc["check"] = {
-                "trusted": check.trusted,
-                "reason": check.reason,
-                "key_id": check.key_id,
-            }
-        typer.echo(dump_json(doc), nl=False)
+        typer.echo(dump_json(to_json(view, full=True)), nl=False)
+    else:
+        typer.echo("".join(show_lines(view)), nl=False)
+    if keys is None:
         return
-    typer.echo("".join(_show_lines(signed, check)), nl=False)
+    if not view.admit:
+        typer.echo(f"not admitted ({view.status}): {view.reason}", err=True)
+    raise typer.Exit(EXIT_ALLOW if view.admit else EXIT_DENY)
 
 
 @registry_app.command("delete")
@@ -122,9 +147,13 @@ def export_command(
         Path | None, typer.Option("--output", "-o", help="Write to FILE instead of stdout.")
     ] = None,
 ) -> None:
-    """Every newest verdict with its signed envelope, as a JSON array (input of `import`)."""
+    """Every newest verdict with its signed envelope, as a JSON array (input of `import`).
+
+    The fields beside each envelope are decoded from its payload (unverified); `import` reads
+    only the envelopes.
+    """
     verdicts = registry_for(registry).list()
-    write_output(dump_json([s.to_json_dict() for s in verdicts]), output)
+    write_output(dump_json([_from_payload(s).to_json_dict() for s in verdicts]), output)
 
 
 @registry_app.command("import")
@@ -140,38 +169,29 @@ def import_command(
     if not isinstance(items, list):
         raise VerdictError(f"{source}: an export is a JSON array")
     target = registry_for(registry)
+    kept = 0
     for item in items:
         envelope = item.get("envelope") if isinstance(item, dict) else None
         if not isinstance(envelope, dict):
             raise VerdictError(f"{source}: every entry needs an envelope object")
-        target.put(SignedVerdict.from_envelope(envelope))
-    typer.echo(f"imported {len(items)} verdict(s)")
+        try:
+            target.put(SignedVerdict.from_envelope(envelope))
+        except OlderThanStored as exc:
+            kept += 1
+            typer.echo(f"skipped: {exc}", err=True)
+    typer.echo(
+        f"imported {len(items) - kept} verdict(s)"
+        + (f", {kept} older one(s) skipped" if kept else "")
+    )
 
 
-def _index(signed: SignedVerdict) -> dict[str, Any]:
-    doc = signed.to_json_dict()
-    doc.pop("envelope")
-    return doc
+def _standing(store: Registry, reference: str, keys: VerdictKeys | None) -> Standing | None:
+    return standing(store.candidates(reference), reference, keys)
 
 
-def _show_lines(signed: SignedVerdict, check: VerdictCheck | None) -> list[str]:
-    lines = [
-        f"reference  {signed.reference}\n",
-        f"outcome    {signed.outcome}\n",
-        f"digest     {signed.digest or '-'}\n",
-        f"created    {signed.created_at}\n",
-        f"key        {signed.key_id}\n",
-    ]
-    if check is None:
-        lines.append("signature  not checked (pass --key PUB to check it)\n")
-    else:
-        lines.append(
-            "signature  trusted\n" if check.trusted else f"signature  UNTRUSTED: {check.reason}\n"
-        )
-    verdict = signed.unverified_verdict()
-    if verdict is not None:
-        for finding in verdict.decision.deny:
-            lines.append(f"  deny [{finding.id}] {finding.msg}\n")
-        for finding in verdict.decision.warn:
-            lines.append(f"  warn [{finding.id}] {finding.msg}\n")
-    return lines
+def _from_payload(signed: SignedVerdict) -> SignedVerdict:
+    """``signed`` with its index fields decoded from the payload (as written when signed)."""
+    try:
+        return SignedVerdict.from_envelope(signed.envelope)
+    except VerdictError:
+        return signed

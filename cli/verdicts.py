@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -36,6 +37,11 @@ from modelward.engine.evaluators.factory import close_evaluator, make_evaluator
 from modelward.engine.pipeline import decide
 from modelward.engine.refs import ModelRef
 from modelward.engine.registry import open_registry
+from modelward.engine.verdict_freshness import (
+    DEFAULT_MAX_AGE,
+    expiry_after,
+    parse_max_age,
+)
 from modelward.engine.verdict_keys import (
     PASSWORD_ENV,
     load_public_key,
@@ -55,6 +61,9 @@ from modelward.engine.verdicts import (
 __all__ = ["keys_app", "registry_app", "vet_command"]
 
 SIGNING_KEY_ENV = "MODELWARD_SIGNING_KEY"
+MAX_AGE_ENV = "MODELWARD_VERDICT_MAX_AGE"
+#: The policy bundle configuration key (``--data`` YAML) giving vet's default maximum age.
+MAX_AGE_CONFIG = "verdict_max_age"
 
 keys_app = typer.Typer(help="Verdict signing keys.", no_args_is_help=True)
 
@@ -69,6 +78,16 @@ SigningKeyOpt = Annotated[
 ]
 PublishOpt = Annotated[
     bool, typer.Option("--publish", help="Store the signed verdict in the registry.")
+]
+MaxAgeOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--max-age",
+        envvar=MAX_AGE_ENV,
+        help="How long admission trusts the verdict (signed as expires_at): 30d, 12h, 90m, "
+        f"3600s. Default: {MAX_AGE_CONFIG} in the policy configuration, else "
+        f"{DEFAULT_MAX_AGE.days}d.",
+    ),
 ]
 ReferenceOpt = Annotated[
     str | None,
@@ -113,6 +132,7 @@ def vet_command(
     registry: RegistryOpt = None,
     signing_key: SigningKeyOpt = None,
     reference: ReferenceOpt = None,
+    max_age: MaxAgeOpt = None,
     output_format: FormatOpt = OutputFormat.table,
     policy: PolicyOpt = None,
     data: DataOpt = None,
@@ -142,6 +162,7 @@ def vet_command(
     registry_url = registry or default_registry_url()
     target = open_registry(registry_url) if publish else None
     bundle = load_bundle(policy, data)
+    lifetime = _max_age(max_age, bundle.config.get(MAX_AGE_CONFIG))
     sig = signature_options(signature, key, certificate_chain, identity, issuer, trust_root)
     evaluator = make_evaluator(engine.value, opa_url)
     try:
@@ -153,15 +174,17 @@ def vet_command(
     if decision.outcome == "error":
         _note("no verdict signed: the policy evaluation failed")
         raise typer.Exit(EXIT_ERROR)
+    created_at = utc_now()
     verdict = Verdict(
         reference=recorded.canonical,
         digest=facts.subject.digest,
-        created_at=utc_now(),
+        created_at=created_at,
         decision=decision,
         facts=facts.to_json_dict(),
+        expires_at=expiry_after(created_at, lifetime),
     )
     signed = sign_with_key(verdict, private_key)
-    _report(signed, recorded, reference is not None)
+    _report(signed, recorded, reference is not None, str(verdict.expires_at))
     if target is not None:
         target.put(signed)
         _note(f"published to {registry_url}")
@@ -170,9 +193,10 @@ def vet_command(
     raise typer.Exit(OUTCOME_EXIT[decision.outcome])
 
 
-def _report(signed: SignedVerdict, recorded: ModelRef, overridden: bool) -> None:
+def _report(signed: SignedVerdict, recorded: ModelRef, overridden: bool, expires_at: str) -> None:
     _note(f"verdict: {signed.outcome.upper()} for {signed.reference}")
     _note(f"signed by key {signed.key_id}")
+    _note(f"admission trusts it until {expires_at} (--max-age)")
     if overridden:
         _note("the verdict is recorded under --reference: admission will trust it for that URI")
     if not recorded.pinned:
@@ -180,6 +204,18 @@ def _report(signed: SignedVerdict, recorded: ModelRef, overridden: bool) -> None
             f"warning: {signed.reference} is not pinned (no commit or content digest); the "
             "verdict covers the files vetted now, not whatever the name points at later"
         )
+
+
+def _max_age(option: str | None, configured: object) -> timedelta:
+    """--max-age (or $MODELWARD_VERDICT_MAX_AGE), else the bundle's verdict_max_age, else 30d."""
+    value: object = option if option is not None else configured
+    if value is None:
+        return DEFAULT_MAX_AGE
+    source = "--max-age" if option is not None else f"{MAX_AGE_CONFIG} (policy configuration)"
+    try:
+        return parse_max_age(value if isinstance(value, str | int | float) else str(value))
+    except ValueError as exc:
+        raise VerdictError(f"{source}: {exc}") from None
 
 
 def _note(text: str) -> None:

@@ -1,7 +1,9 @@
 """Verdicts: facts + decision for one model reference, signed as a DSSE envelope (ECDSA P-256).
 
 The vetting service signs; admission trusts a verdict only when its envelope verifies against one
-of the configured public keys *and* the signed reference is the one being looked up.
+of the configured public keys, the signed reference is the one being looked up, and the verdict
+is fresh (not expired, not older than a verdict already seen for that reference; see
+``verdict_freshness``).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from securesystemslib.signer import (  # type: ignore[attr-defined]  # no __all_
 )
 
 from modelward.engine.decision import Decision
+from modelward.engine.verdict_freshness import Freshness
 from modelward.engine.verdict_keys import (
     VerdictError,
     generate_keypair,
@@ -70,14 +73,16 @@ class Verdict(BaseModel):
     created_at: str  # RFC 3339, UTC
     decision: Decision
     facts: dict[str, Any]  # the facts document as JSON
+    expires_at: str | None = None  # RFC 3339; None (older verdicts): the webhook's default max age
 
     @property
     def outcome(self) -> str:
         return self.decision.outcome
 
     def payload(self) -> bytes:
-        """The exact bytes that are signed."""
-        return self.model_dump_json(by_alias=True).encode()
+        """The exact bytes that are signed (``expires_at`` only when set, as older verdicts)."""
+        unset = {"expires_at"} if self.expires_at is None else None
+        return self.model_dump_json(by_alias=True, exclude=unset).encode()
 
 
 @dataclass(frozen=True)
@@ -176,43 +181,72 @@ class _Untrusted(Exception):
 
 
 class VerdictKeys:
-    """The public keys admission trusts. ``check`` results are memoised (bounded LRU)."""
+    """The public keys admission trusts and how fresh a verdict must be.
 
-    def __init__(self, keys: dict[str, SSlibKey], memo_size: int = MEMO_SIZE) -> None:
+    ``verify`` checks the signature and the reference (memoised, bounded LRU); ``check`` also
+    applies ``freshness`` (expiry, and the high-water mark of the reference when it keeps one).
+    """
+
+    def __init__(
+        self,
+        keys: dict[str, SSlibKey],
+        memo_size: int = MEMO_SIZE,
+        *,
+        freshness: Freshness | None = None,
+    ) -> None:
         self._keys = dict(keys)
         self._memo: OrderedDict[tuple[str, str], VerdictCheck] = OrderedDict()
         self._memo_size = memo_size
         self._lock = threading.Lock()
+        self.freshness = freshness or Freshness()
 
     @classmethod
-    def from_paths(cls, paths: list[Path], *, memo_size: int = MEMO_SIZE) -> VerdictKeys:
+    def from_paths(
+        cls, paths: list[Path], *, memo_size: int = MEMO_SIZE, freshness: Freshness | None = None
+    ) -> VerdictKeys:
         pems: list[tuple[bytes, str]] = []
         for path in paths:
             try:
                 pems.append((path.read_bytes(), str(path)))
             except OSError as exc:
                 raise VerdictError(f"{path}: cannot read the verdict key: {exc.strerror}") from None
-        return cls._from_sources(pems, memo_size)
+        return cls(_parse_keys(pems), memo_size, freshness=freshness)
 
     @classmethod
-    def from_pems(cls, pems: list[bytes], *, memo_size: int = MEMO_SIZE) -> VerdictKeys:
-        return cls._from_sources([(p, f"key {i + 1}") for i, p in enumerate(pems)], memo_size)
-
-    @classmethod
-    def _from_sources(cls, pems: list[tuple[bytes, str]], memo_size: int) -> VerdictKeys:
-        keys: dict[str, SSlibKey] = {}
-        for pem, source in pems:
-            public = load_public_key(pem, source)
-            kid = key_id(public)
-            keys[kid] = _sslib_key(public, kid)
-        return cls(keys, memo_size)
+    def from_pems(
+        cls, pems: list[bytes], *, memo_size: int = MEMO_SIZE, freshness: Freshness | None = None
+    ) -> VerdictKeys:
+        sources = [(p, f"key {i + 1}") for i, p in enumerate(pems)]
+        return cls(_parse_keys(sources), memo_size, freshness=freshness)
 
     @property
     def key_ids(self) -> list[str]:
         return sorted(self._keys)
 
     def check(self, signed: SignedVerdict, reference: str) -> VerdictCheck:
-        """Verify the envelope and that its payload names ``reference``; never raises."""
+        """Would admission trust ``signed`` for ``reference`` now? Never raises.
+
+        Trusted only when ``verify`` passes and the verdict is fresh (``Freshness.judge``).
+        """
+        verified = self.verify(signed, reference)
+        if not verified.trusted or verified.verdict is None:
+            return verified
+        stale = self.freshness.judge(verified.verdict, reference)
+        return verified if not stale else VerdictCheck(False, stale, key_id=verified.key_id)
+
+    def observe(self, signed: SignedVerdict) -> None:
+        """Raise the high-water mark of a verdict that verifies (e.g. one a watch delivered)."""
+        verified = self.verify(signed, signed.reference, remember=False)
+        if verified.trusted and verified.verdict is not None:
+            self.freshness.observe(verified.verdict)
+
+    def verify(
+        self, signed: SignedVerdict, reference: str, *, remember: bool = True
+    ) -> VerdictCheck:
+        """Verify the envelope and that its payload names ``reference``; never raises.
+
+        Says nothing about freshness: use ``check`` to decide.
+        """
         if not self._keys:
             return VerdictCheck(False, "no verdict keys are configured; no verdict is trusted")
         try:
@@ -228,6 +262,8 @@ class VerdictKeys:
                 self._memo.move_to_end(memo_key)
                 return cached
         result = self._check(signed.envelope, reference)
+        if not remember:
+            return result
         with self._lock:
             self._memo[memo_key] = result
             while len(self._memo) > self._memo_size:
@@ -276,6 +312,15 @@ class VerdictKeys:
                 f"the payload is not a valid verdict: {_first_error(exc)}", kid
             ) from None
         return kid, verdict
+
+
+def _parse_keys(pems: list[tuple[bytes, str]]) -> dict[str, SSlibKey]:
+    keys: dict[str, SSlibKey] = {}
+    for pem, source in pems:
+        public = load_public_key(pem, source)
+        kid = key_id(public)
+        keys[kid] = _sslib_key(public, kid)
+    return keys
 
 
 def _claimed_key_ids(raw: Any) -> list[str]:

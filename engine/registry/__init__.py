@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from modelward.engine.errors import Error
-from modelward.engine.verdicts import SignedVerdict
+from modelward.engine.verdicts import SignedVerdict, VerdictError
 
 SQLITE_PREFIX = "sqlite://"
 KUBERNETES_PREFIX = "kubernetes://"
@@ -16,14 +16,26 @@ class RegistryUnavailable(Error):
     """The registry cannot answer (file unreadable, API server unreachable, cache not synced)."""
 
 
+class OlderThanStored(VerdictError):
+    """A put refused because the registry holds a verdict claiming a newer ``created_at``."""
+
+
 class Registry(Protocol):
     def put(self, signed: SignedVerdict) -> None: ...
 
     def get(self, reference: str) -> SignedVerdict | None:
-        """The newest verdict stored for ``reference`` (a ``ModelRef.canonical``), or None."""
+        """The verdict for ``reference`` (a ``ModelRef.canonical``) whose payload claims the
+        newest ``created_at`` (signatures not checked: for display), or None."""
         ...
 
-    def list(self) -> list[SignedVerdict]: ...
+    def candidates(self, reference: str) -> list[SignedVerdict]:
+        """Every verdict stored for ``reference``, unverified: the caller picks the one that
+        counts (``newest.newest_verified``)."""
+        ...
+
+    def list(self) -> list[SignedVerdict]:
+        """Per reference, the verdict ``get`` returns; ordered by reference."""
+        ...
 
     def delete(self, reference: str) -> int:
         """Remove every verdict for ``reference``; return how many were removed."""

@@ -1,7 +1,9 @@
 """``KubernetesRegistry``: verdicts as ``ModelVerdict`` custom resources in one namespace.
 
 Every call goes to the API server; the admission webhook reads through ``VerdictCache``
-(a watch-fed copy in memory) instead. API errors become ``RegistryUnavailable``.
+(a watch-fed copy in memory) instead. API errors become ``RegistryUnavailable``. One object per
+reference: ``put`` replaces it, but never with a verdict whose payload claims an older
+``created_at`` than the stored one (storing an old verdict again cannot roll a reference back).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 from urllib3.exceptions import HTTPError
 
-from modelward.engine.registry import RegistryUnavailable
+from modelward.engine.registry import OlderThanStored, RegistryUnavailable
 from modelward.engine.registry.kubernetes_cache import VerdictCache
 from modelward.engine.registry.modelverdict import (
     GROUP,
@@ -28,6 +30,7 @@ from modelward.engine.registry.modelverdict import (
     resource_name,
     to_resource,
 )
+from modelward.engine.registry.newest import claimed_created_at
 from modelward.engine.verdicts import SignedVerdict
 
 __all__ = ["NAMESPACE_NAME", "KubernetesRegistry", "VerdictCache"]
@@ -59,6 +62,7 @@ class KubernetesRegistry:
             if existing is None:
                 stored = self._write("create", partial(self._create, signed))
             else:
+                _refuse_older(signed, existing)
                 version = existing["metadata"]["resourceVersion"]
                 stored = self._write("replace", partial(self._replace, signed, version))
             if stored:
@@ -76,6 +80,10 @@ class KubernetesRegistry:
         except MalformedResource as exc:
             raise RegistryUnavailable(f"{self}: malformed ModelVerdict {exc}") from None
         return signed if signed.reference == reference else None
+
+    def candidates(self, reference: str) -> list[SignedVerdict]:
+        signed = self.get(reference)
+        return [] if signed is None else [signed]
 
     def list(self) -> list[SignedVerdict]:
         """Every well-formed verdict, ordered by reference (malformed resources are logged)."""
@@ -159,6 +167,21 @@ class KubernetesRegistry:
         else:
             detail = f"API server unreachable: {type(exc).__name__}: {exc}"[:300]
         return RegistryUnavailable(f"{self}: {what} failed: {detail}")
+
+
+def _refuse_older(signed: SignedVerdict, existing: dict[str, Any]) -> None:
+    """Raise ``OlderThanStored`` when the stored verdict claims a newer ``created_at``."""
+    try:
+        stored = from_resource(existing)
+    except MalformedResource:
+        return  # nothing readable to protect
+    new, old = claimed_created_at(signed), claimed_created_at(stored)
+    if new is not None and old is not None and new < old:
+        raise OlderThanStored(
+            f"not stored: the ModelVerdict for {signed.reference!r} holds a newer verdict "
+            f"(created_at {stored.created_at}) than this one ({signed.created_at}); delete it "
+            "first if it is not genuine"
+        )
 
 
 def _object_status(exc: ApiException) -> bool:

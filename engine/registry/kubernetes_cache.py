@@ -4,7 +4,9 @@ A background thread lists the resources, then watches from the list's resourceVe
 ``410 Gone`` re-lists, a broken connection reconnects with exponential backoff. ``get`` only
 reads memory, so admission never waits for the API server; before the first full list it raises
 ``RegistryUnavailable``. After that, the last known state keeps being served while the API
-server is unreachable (``last_error`` says why it is stale).
+server is unreachable (``last_error`` says why it is stale). ``on_verdict`` (optional) sees every
+verdict the list and the watch deliver, before it is served: the webhook raises its high-water
+marks with it, so a newer verdict counts as seen even if it is replaced before anyone asks.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from kubernetes import client, watch
@@ -50,8 +53,10 @@ class VerdictCache:
         *,
         watch_timeout: int = WATCH_TIMEOUT_SECONDS,
         backoff: tuple[float, float] = BACKOFF,
+        on_verdict: Callable[[SignedVerdict], None] | None = None,
     ) -> None:
         self.namespace = namespace
+        self._on_verdict = on_verdict
         self._api = client.CustomObjectsApi(api_client)
         self._watch_timeout = watch_timeout
         self._backoff = backoff
@@ -79,6 +84,10 @@ class VerdictCache:
         self._require_synced()
         signed = self._by_name.get(resource_name(reference))
         return signed if signed is not None and signed.reference == reference else None
+
+    def candidates(self, reference: str) -> list[SignedVerdict]:
+        signed = self.get(reference)
+        return [] if signed is None else [signed]
 
     def list(self) -> list[SignedVerdict]:
         self._require_synced()
@@ -142,6 +151,7 @@ class VerdictCache:
         for obj in listing.get("items") or []:
             signed = _verdict(obj)
             if signed is not None:
+                self._observe(signed)
                 fresh[resource_name(signed.reference)] = signed
         with self._lock:
             self._by_name = fresh
@@ -179,6 +189,8 @@ class VerdictCache:
         name = metadata.get("name")
         if kind in ("ADDED", "MODIFIED", "DELETED") and isinstance(name, str):
             signed = _verdict(obj) if kind != "DELETED" else None
+            if signed is not None:
+                self._observe(signed)
             with self._lock:
                 if signed is None:
                     self._by_name.pop(name, None)
@@ -186,6 +198,14 @@ class VerdictCache:
                     self._by_name[name] = signed
         version = metadata.get("resourceVersion")
         return str(version) if version else None
+
+    def _observe(self, signed: SignedVerdict) -> None:
+        if self._on_verdict is None:
+            return
+        try:
+            self._on_verdict(signed)
+        except Exception as exc:  # an observer must not stop the watch
+            log.warning("observing a ModelVerdict failed: %s", _describe(exc))
 
 
 def _verdict(obj: Any) -> SignedVerdict | None:

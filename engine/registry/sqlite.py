@@ -1,8 +1,12 @@
 """``SqliteRegistry``: verdicts in one SQLite file (WAL mode), one connection per operation.
 
-Every verdict put is kept; ``get`` returns the newest by ``created_at`` for the reference, so an
-older verdict stored again cannot roll back a newer one. Readers never create the file: a missing,
-unreadable or corrupt file raises ``RegistryUnavailable``, never an empty answer.
+Every verdict put is kept. The columns beside the envelope (reference, created_ts, outcome, ...)
+are an unsigned index: ``reference`` finds a reference's rows, nothing else is relied on. Which
+row counts is decided from the signed payloads (``newest``): ``candidates`` returns the rows of a
+reference, ``get``/``list`` order them by the ``created_at`` their payloads claim, so an older
+verdict stored again, or a row whose ``created_ts`` was raised, does not move ahead of a newer
+one. Readers never create the file: a missing, unreadable or corrupt file raises
+``RegistryUnavailable``, never an empty answer.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from typing import Any, Literal
 from urllib.parse import quote
 
 from modelward.engine.registry import RegistryUnavailable
+from modelward.engine.registry.newest import by_claimed_time, newest_claimed
 from modelward.engine.verdicts import SignedVerdict, VerdictError
 
 SCHEMA_VERSION = 1
@@ -39,18 +44,15 @@ INSERT = (
     "INSERT INTO verdicts (reference, digest, created_at, created_ts, outcome, key_id, envelope) "
     "VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
-SELECT_NEWEST = (
+#: Rows of one reference a lookup considers: the most recently stored ones (bounded work).
+MAX_CANDIDATES = 256
+SELECT_CANDIDATES = (
     "SELECT reference, digest, created_at, outcome, key_id, envelope FROM verdicts "
-    "WHERE reference = ? ORDER BY created_ts DESC, id DESC LIMIT 1"
+    "WHERE reference = ? ORDER BY id DESC LIMIT ?"
 )
-SELECT_ALL_NEWEST = (
-    "SELECT reference, digest, created_at, outcome, key_id, envelope FROM verdicts AS v "
-    "WHERE id = (SELECT id FROM verdicts WHERE reference = v.reference "
-    "ORDER BY created_ts DESC, id DESC LIMIT 1) ORDER BY reference"
-)
-SELECT_HISTORY = (
+SELECT_ALL = (
     "SELECT reference, digest, created_at, outcome, key_id, envelope FROM verdicts "
-    "WHERE reference = ? ORDER BY created_ts DESC, id DESC"
+    "ORDER BY reference, id DESC"
 )
 
 Mode = Literal["ro", "rw", "rwc"]
@@ -82,21 +84,28 @@ class SqliteRegistry:
             conn.execute(INSERT, row)
 
     def get(self, reference: str) -> SignedVerdict | None:
+        """The row whose payload claims the newest ``created_at`` (unverified; for display)."""
+        return newest_claimed(self.candidates(reference))
+
+    def candidates(self, reference: str) -> list[SignedVerdict]:
+        """The ``MAX_CANDIDATES`` most recently stored rows of ``reference`` (unverified)."""
         with self._connection("rw") as conn:
-            found = conn.execute(SELECT_NEWEST, (reference,)).fetchone()
-        return None if found is None else self._signed(found)
+            rows = conn.execute(SELECT_CANDIDATES, (reference, MAX_CANDIDATES)).fetchall()
+        return [self._signed(row) for row in rows]
 
     def history(self, reference: str) -> list[SignedVerdict]:
-        """Every verdict stored for ``reference``, newest first."""
-        with self._connection("rw") as conn:
-            rows = conn.execute(SELECT_HISTORY, (reference,)).fetchall()
-        return [self._signed(row) for row in rows]
+        """The candidates of ``reference``, newest claimed ``created_at`` first."""
+        return by_claimed_time(self.candidates(reference))
 
     def list(self) -> list[SignedVerdict]:
-        """The newest verdict of every reference, ordered by reference."""
+        """Per reference, the row ``get`` returns; ordered by reference."""
         with self._connection("rw") as conn:
-            rows = conn.execute(SELECT_ALL_NEWEST).fetchall()
-        return [self._signed(row) for row in rows]
+            rows = conn.execute(SELECT_ALL).fetchall()
+        by_reference: dict[str, list[SignedVerdict]] = {}
+        for row in rows:
+            by_reference.setdefault(row[0], []).append(self._signed(row))
+        newest = (newest_claimed(group) for group in by_reference.values())
+        return sorted((s for s in newest if s is not None), key=lambda s: s.reference)
 
     def delete(self, reference: str) -> int:
         with self._connection("rw") as conn:

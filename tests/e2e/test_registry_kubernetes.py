@@ -8,6 +8,7 @@ import signal
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from modelward.engine.registry.modelverdict import (
     resource_name,
     to_resource,
 )
+from modelward.engine.verdict_freshness import format_time
 from modelward.engine.verdicts import VerdictKeys, generate_keypair
 from tests.e2e.admission_cluster import apply_crd as apply_crd_and_wait
 from tests.e2e.kube import Cluster, ToolMissing, cluster_fixture, start_cluster
@@ -38,6 +40,11 @@ CRD_FILE = REPO / "charts" / "modelward" / "crds" / "modelverdicts.yaml"
 OTHER = "s3://bucket/models/other"
 
 kube_cluster = cluster_fixture("module")
+
+
+def later() -> str:
+    """A signed time after every verdict made so far (a replacement must be newer)."""
+    return format_time(datetime.now(UTC) + timedelta(minutes=1))
 
 
 def apply_crd(api: client.ApiClient) -> None:
@@ -103,7 +110,7 @@ def test_put_get_list_delete(registry: KubernetesRegistry, pair: tuple[bytes, by
     first = signed(pair[0], outcome="deny")
     registry.put(first)
     assert registry.get(REFERENCE) == first
-    second = signed(pair[0], outcome="allow", created_at="2026-09-09T09:09:09Z")
+    second = signed(pair[0], outcome="allow", created_at=later())
     registry.put(second)  # replaces the resource
     stored = registry.get(REFERENCE)
     assert stored == second
@@ -213,7 +220,7 @@ def test_cache_follows_the_watch(
         added = signed(pair[0], outcome="deny")
         registry.put(added)
         wait_for(lambda: cache.get(REFERENCE) == added, "the cache to see a new verdict", 5)
-        replaced = signed(pair[0], outcome="allow", created_at="2026-10-10T10:10:10Z")
+        replaced = signed(pair[0], outcome="allow", created_at=later())
         registry.put(replaced)
         wait_for(lambda: cache.get(REFERENCE) == replaced, "the cache to see a replacement", 5)
         registry.delete(REFERENCE)

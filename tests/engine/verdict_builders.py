@@ -8,7 +8,7 @@ import dataclasses
 from typing import Any
 
 from modelward.engine.decision import Decision, PolicyFinding
-from modelward.engine.verdicts import SignedVerdict, Verdict, sign_verdict
+from modelward.engine.verdicts import SignedVerdict, Verdict, sign_verdict, utc_now
 
 REFERENCE = "hf://org/model@" + "0123456789abcdef" * 2 + "01234567"
 
@@ -16,16 +16,23 @@ REFERENCE = "hf://org/model@" + "0123456789abcdef" * 2 + "01234567"
 def make_verdict(
     reference: str = REFERENCE,
     outcome: str = "allow",
-    created_at: str = "2026-01-02T03:04:05.000000Z",
+    created_at: str | None = None,
     digest: str | None = "sha256:" + "ab" * 32,
+    expires_at: str | None = None,
 ) -> Verdict:
+    """A verdict made now (unless ``created_at``), without a signed expiry unless given."""
     deny = []
     if outcome == "deny":
         deny = [PolicyFinding(id="pickle.denied", msg="os.system", policy="unsafe-serialization")]
     decision = Decision(outcome=outcome, deny=deny, engine="embedded", bundle_revision="test")  # type: ignore[arg-type]
     facts = {"schema": "modelward.dev/facts/v1", "subject": {"ref": reference, "digest": digest}}
     return Verdict(
-        reference=reference, digest=digest, created_at=created_at, decision=decision, facts=facts
+        reference=reference,
+        digest=digest,
+        created_at=created_at or utc_now(),
+        decision=decision,
+        facts=facts,
+        expires_at=expires_at,
     )
 
 

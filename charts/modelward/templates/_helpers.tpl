@@ -129,6 +129,9 @@ seccompProfile:
 {{- if ge (float64 $v.admission.deadlineSeconds) (float64 $v.webhook.timeoutSeconds) -}}
 {{- fail (printf "admission.deadlineSeconds (%v) must be lower than webhook.timeoutSeconds (%v), so the webhook answers before the API server gives up" $v.admission.deadlineSeconds $v.webhook.timeoutSeconds) -}}
 {{- end -}}
+{{- if eq (int $v.metrics.port) (int $v.webhook.port) -}}
+{{- fail (printf "metrics.port (%v) must differ from webhook.port: the NetworkPolicy opens them to different sources" $v.metrics.port) -}}
+{{- end -}}
 {{- if eq $v.tls.source "secret" -}}
 {{- if not $v.tls.existingSecret.name -}}
 {{- fail "tls.source is secret: set tls.existingSecret.name to a kubernetes.io/tls Secret" -}}
