@@ -16,13 +16,6 @@ import typer
 
 from modelward.admission.cluster import controlled_by_workload, list_workloads, namespace_labels
 from modelward.admission.config import WebhookConfig, load_webhook_config
-from modelward.admission.core import (
-    MAX_BODY_BYTES,
-    AdmissionEnv,
-    ReviewResult,
-    parse_review,
-    review,
-)
 from modelward.admission.env import Candidates, build_env
 from modelward.admission.errors import InvalidReview
 from modelward.admission.manifests import (
@@ -32,8 +25,15 @@ from modelward.admission.manifests import (
     review_for,
 )
 from modelward.admission.report import render_json, render_table, would_deny
+from modelward.admission.review.core import (
+    MAX_BODY_BYTES,
+    AdmissionEnv,
+    ReviewResult,
+    parse_review,
+    review,
+)
 from modelward.engine.errors import Error
-from modelward.engine.registry import open_registry
+from modelward.engine.verdicts.registry import open_registry
 
 admission_app = typer.Typer(help="Run the admission core without a cluster.", no_args_is_help=True)
 

@@ -10,7 +10,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from modelward.admission.errors import ConfigError
-from modelward.engine.verdict_freshness import MAX_MARKS, parse_max_age
+from modelward.engine.verdicts.freshness import MAX_MARKS, parse_max_age
 
 Mode = Literal["enforce", "warn", "dry-run"]
 MAX_REFERENCES = 32

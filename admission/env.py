@@ -12,16 +12,16 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from modelward.admission.config import WebhookConfig
-from modelward.admission.core import AdmissionEnv
 from modelward.admission.lookupcache import FileLookupCache
-from modelward.admission.parts import EvaluateJson, PartEvaluation
-from modelward.engine.bundle import PolicyBundle, load_bundle
-from modelward.engine.evaluators.factory import close_evaluator, make_evaluator
-from modelward.engine.policy_parts import split_problem
-from modelward.engine.registry import RegistryUnavailable, open_registry
-from modelward.engine.registry.newest import NewestVerdictLookup
-from modelward.engine.verdict_freshness import Freshness, HighWaterMarks
-from modelward.engine.verdicts import SignedVerdict, VerdictKeys
+from modelward.admission.review.core import AdmissionEnv
+from modelward.admission.review.parts import EvaluateJson, PartEvaluation
+from modelward.engine.policy.bundle import PolicyBundle, load_bundle
+from modelward.engine.policy.evaluators.factory import close_evaluator, make_evaluator
+from modelward.engine.policy.parts import split_problem
+from modelward.engine.verdicts.freshness import Freshness, HighWaterMarks
+from modelward.engine.verdicts.registry import RegistryUnavailable, open_registry
+from modelward.engine.verdicts.registry.newest import NewestVerdictLookup
+from modelward.engine.verdicts.signed import SignedVerdict, VerdictKeys
 
 Lookup = Callable[[str], SignedVerdict | None]
 Candidates = Callable[[str], Sequence[SignedVerdict]]

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from modelward.admission.core import ReviewResult
+from modelward.admission.review.core import ReviewResult
 
 COLUMNS = ("WORKLOAD", "CONTAINER", "MODEL", "DECISION", "POLICIES")
 

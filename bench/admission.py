@@ -37,11 +37,11 @@ sys.path.insert(0, str(REPO))  # tests/e2e/kube.py: certificates and the API ser
 
 from bench.admission_adversarial import phase_adversarial  # noqa: E402
 from bench.admission_kube import phase_cluster  # noqa: E402
-from modelward.engine.bundle import PolicyBundle  # noqa: E402
-from modelward.engine.evaluators.embedded import EmbeddedEvaluator  # noqa: E402
 from modelward.engine.pipeline import collect_facts  # noqa: E402
-from modelward.engine.registry.sqlite import SqliteRegistry  # noqa: E402
-from modelward.engine.verdicts import Verdict, generate_keypair, sign_verdict, utc_now  # noqa: E402
+from modelward.engine.policy.bundle import PolicyBundle  # noqa: E402
+from modelward.engine.policy.evaluators.embedded import EmbeddedEvaluator  # noqa: E402
+from modelward.engine.verdicts.registry.sqlite import SqliteRegistry  # noqa: E402
+from modelward.engine.verdicts.signed import Verdict, generate_keypair, sign_verdict, utc_now  # noqa: E402
 from tests.e2e.kube import CertAuthority, free_port  # noqa: E402
 
 MODEL = REPO / ".cache" / "models" / "all-minilm-l6-v2"

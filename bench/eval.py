@@ -15,11 +15,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from modelward.engine.bundle import PolicyBundle
-from modelward.engine.evaluators import Evaluator
-from modelward.engine.evaluators.embedded import EmbeddedEvaluator
-from modelward.engine.evaluators.opa import OpaEvaluator
 from modelward.engine.pipeline import collect_facts, policy_input
+from modelward.engine.policy.bundle import PolicyBundle
+from modelward.engine.policy.evaluators import Evaluator
+from modelward.engine.policy.evaluators.embedded import EmbeddedEvaluator
+from modelward.engine.policy.evaluators.opa import OpaEvaluator
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("MODELWARD_SHARED", REPO.parent / "shared"))

@@ -89,7 +89,7 @@ def _our_verdict(findings: Iterable[object], dormant: bool) -> tuple[str, str]:
 def ours_worker(mode: str, paths: list[str], dormant: set[str]) -> None:
     """Runs in a child process: scan every file, print one JSON line per file, then timing."""
     started = time.perf_counter()
-    from modelward.engine.formats import detect
+    from modelward.engine.identify.formats import detect
     from modelward.engine.scan import scan_file
     from modelward.engine.source import SourceFile
 
@@ -363,7 +363,7 @@ def checkpoint_path() -> Path:
 
 
 def bench_checkpoint() -> bool:
-    from modelward.engine.formats import detect
+    from modelward.engine.identify.formats import detect
     from modelward.engine.scan import scan_file
     from modelward.engine.source import SourceFile
 

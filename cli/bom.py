@@ -9,8 +9,8 @@ import typer
 
 from modelward.cli.options import OutputOpt, dump_json, write_output
 from modelward.cli.progress import hashing_progress
-from modelward.engine.bom_build import BomRequest, generate_bom
-from modelward.engine.bom_licenses import read_package_metadata
+from modelward.engine.bom.build import BomRequest, generate_bom
+from modelward.engine.bom.licenses import read_package_metadata
 from modelward.engine.refs import ModelRef
 from modelward.engine.resolvers import resolve
 

@@ -22,11 +22,11 @@ from modelward.cli.options import (
     PolicyOpt,
     write_output,
 )
-from modelward.engine.bundle import load_bundle
 from modelward.engine.errors import Error
-from modelward.engine.evaluators.factory import close_evaluator, make_evaluator
 from modelward.engine.facts import Facts
 from modelward.engine.pipeline import policy_input
+from modelward.engine.policy.bundle import load_bundle
+from modelward.engine.policy.evaluators.factory import close_evaluator, make_evaluator
 
 
 def eval_command(

@@ -9,8 +9,8 @@ from typing import Annotated
 
 import typer
 
-from modelward.engine.bundle import PolicyBundle
 from modelward.engine.collectors import CollectOptions, SignatureOptions
+from modelward.engine.policy.bundle import PolicyBundle
 
 
 class OutputFormat(StrEnum):

@@ -11,10 +11,10 @@ import typer
 
 from modelward.cli.exit import EXIT_ALLOW, EXIT_DENY
 from modelward.cli.options import Engine, EngineOpt
-from modelward.engine.bundle import PolicyBundle
 from modelward.engine.errors import Error
-from modelward.engine.policydoc import render_policy_docs
-from modelward.engine.policytest import RegoTestResult, run_opa_tests, run_rego_tests
+from modelward.engine.policy.bundle import PolicyBundle
+from modelward.engine.policy.doc import render_policy_docs
+from modelward.engine.policy.testing import RegoTestResult, run_opa_tests, run_rego_tests
 
 app = typer.Typer(help="Test, document and start policy bundles.", no_args_is_help=True)
 BundleArg = Annotated[

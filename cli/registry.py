@@ -27,8 +27,8 @@ from modelward.cli.registry_view import (
 )
 from modelward.engine.errors import Error, InvalidReference
 from modelward.engine.refs import ModelRef
-from modelward.engine.registry import OlderThanStored, Registry, open_registry
-from modelward.engine.verdicts import SignedVerdict, VerdictError, VerdictKeys
+from modelward.engine.verdicts.registry import OlderThanStored, Registry, open_registry
+from modelward.engine.verdicts.signed import SignedVerdict, VerdictError, VerdictKeys
 
 REGISTRY_ENV = "MODELWARD_REGISTRY"
 

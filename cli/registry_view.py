@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from modelward.engine.registry.newest import newest_claimed, newest_verified
-from modelward.engine.verdicts import SignedVerdict, Verdict, VerdictCheck, VerdictKeys
+from modelward.engine.verdicts.registry.newest import newest_claimed, newest_verified
+from modelward.engine.verdicts.signed import SignedVerdict, Verdict, VerdictCheck, VerdictKeys
 
 UNVERIFIED_NOTE = (
     "unverified: these fields are what the payloads claim; no signature was checked "

@@ -30,11 +30,11 @@ from modelward.cli.options import (
     write_output,
 )
 from modelward.cli.progress import hashing_progress
-from modelward.engine.bundle import load_bundle
 from modelward.engine.collectors import CollectOptions
-from modelward.engine.evaluators.factory import close_evaluator, make_evaluator
 from modelward.engine.facts import Facts
 from modelward.engine.pipeline import collect_facts, decide
+from modelward.engine.policy.bundle import load_bundle
+from modelward.engine.policy.evaluators.factory import close_evaluator, make_evaluator
 from modelward.engine.refs import ModelRef
 from modelward.engine.resolvers import resolve
 

@@ -32,25 +32,25 @@ from modelward.cli.options import (
 )
 from modelward.cli.registry import RegistryOpt, default_registry_url, registry_app
 from modelward.cli.scan import ModelArg, collect
-from modelward.engine.bundle import load_bundle
-from modelward.engine.evaluators.factory import close_evaluator, make_evaluator
 from modelward.engine.pipeline import decide
+from modelward.engine.policy.bundle import load_bundle
+from modelward.engine.policy.evaluators.factory import close_evaluator, make_evaluator
 from modelward.engine.refs import ModelRef
-from modelward.engine.registry import open_registry
-from modelward.engine.verdict_freshness import (
+from modelward.engine.verdicts.freshness import (
     DEFAULT_MAX_AGE,
     expiry_after,
     parse_max_age,
 )
-from modelward.engine.verdict_keys import (
+from modelward.engine.verdicts.keys import (
     PASSWORD_ENV,
     load_public_key,
     password_from_env,
     read_private_key,
     write_keypair,
 )
-from modelward.engine.verdict_keys import key_id as public_key_id
-from modelward.engine.verdicts import (
+from modelward.engine.verdicts.keys import key_id as public_key_id
+from modelward.engine.verdicts.registry import open_registry
+from modelward.engine.verdicts.signed import (
     SignedVerdict,
     Verdict,
     VerdictError,

@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from modelward.engine import __version__
-from modelward.engine.bundle import PolicyBundle
 from modelward.engine.collectors import CollectContext, CollectOptions, Collector, CollectorSkipped
 from modelward.engine.collectors.bom import BomCollector
 from modelward.engine.collectors.card import CardCollector
@@ -18,8 +17,9 @@ from modelward.engine.collectors.publisher import PublisherCollector
 from modelward.engine.collectors.scan import ScanCollector
 from modelward.engine.collectors.signature import SignatureCollector
 from modelward.engine.decision import Decision
-from modelward.engine.evaluators import Evaluator
 from modelward.engine.facts import Collection, CollectorStatus, Facts, FileFacts, ScanFacts, Subject
+from modelward.engine.policy.bundle import PolicyBundle
+from modelward.engine.policy.evaluators import Evaluator
 from modelward.engine.refs import ModelRef
 from modelward.engine.resolvers import resolve
 from modelward.engine.source import ModelSource

@@ -5,8 +5,8 @@
     python fuzz/harness.py TARGET --repro FILE   # run one saved input and print the cause
 
 Targets:
-    detect_bytes    modelward.engine.formats.detect_bytes(data)
-    analyse_pickle  modelward.engine.scan.pickle_vm.analyse_pickle(data, file="fuzz")
+    detect_bytes    modelward.engine.identify.formats.detect_bytes(data)
+    analyse_pickle  modelward.engine.scan.pickles.vm.analyse_pickle(data, file="fuzz")
     scan_bytes      modelward.engine.scan.scan_bytes(data, file="fuzz", member=None)
 
 Any exception escaping a target is a crash: the scanners must turn hostile input into findings.
@@ -41,12 +41,12 @@ def _is_scan_result(result: Any) -> bool:
 
 TARGETS: dict[str, Target] = {
     "detect_bytes": Target(
-        "modelward.engine.formats", "detect_bytes",
+        "modelward.engine.identify.formats", "detect_bytes",
         lambda fn, data: fn(data),
         lambda result: isinstance(result, str) and bool(result),
     ),
     "analyse_pickle": Target(
-        "modelward.engine.scan.pickle_vm", "analyse_pickle",
+        "modelward.engine.scan.pickles.vm", "analyse_pickle",
         lambda fn, data: fn(data, file="fuzz"),
         _is_scan_result,
     ),
@@ -84,7 +84,7 @@ def _importing() -> bool:
 
 def _hdf5_worker() -> bool:
     """True when the fork is the HDF5 reader's own isolation child (it runs no model code)."""
-    return _called_from(lambda name: name.endswith("formats_hdf5.py"))
+    return _called_from(lambda name: name.endswith("scan/formats/hdf5.py"))
 
 
 def _audit(event: str, args: tuple[Any, ...]) -> None:

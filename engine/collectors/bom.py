@@ -4,7 +4,7 @@ The BOM is the file given with ``--bom`` (``CollectOptions.bom``), else the firs
 model root: ``bom.cdx.json``, ``bom.json``, ``sbom.cdx.json``, other ``*.cdx.json`` (by name), and
 ``sbom.json`` when it is a CycloneDX document (an SPDX ``sbom.json`` is not a CycloneDX BOM and is
 left alone). It stays raw JSON: it is validated against the JSON schema of the ``specVersion`` it
-declares and read by ``modelward.engine.bom_read``.
+declares and read by ``modelward.engine.bom.read``.
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO, Final
 
-from modelward.engine.bom_read import read_bom
+from modelward.engine.bom.cyclonedx import validate
+from modelward.engine.bom.read import read_bom
 from modelward.engine.collectors import CollectContext
 from modelward.engine.collectors.hashes import Hashes
-from modelward.engine.cyclonedx_validate import validate
 from modelward.engine.errors import Error
 from modelward.engine.facts import BomFacts
 from modelward.engine.source import ModelSource, SourceFile, open_regular

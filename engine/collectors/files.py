@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from modelward.engine import formats
 from modelward.engine.collectors import CollectContext
 from modelward.engine.facts import FileFacts
+from modelward.engine.identify import formats
 from modelward.engine.source import ModelSource, SourceFile
 
 

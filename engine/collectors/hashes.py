@@ -13,7 +13,7 @@ from modelward.engine import hashing
 from modelward.engine.collectors import CollectContext
 from modelward.engine.errors import Error
 from modelward.engine.facts import ManifestFacts
-from modelward.engine.resolvers.hf_blobs import sha256_mismatches
+from modelward.engine.resolvers.hf.blobs import sha256_mismatches
 from modelward.engine.source import ModelSource
 
 

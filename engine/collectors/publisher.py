@@ -7,9 +7,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from modelward.engine.collectors import CollectContext, CollectorSkipped
+from modelward.engine.collectors.lookalike import WELL_KNOWN_PUBLISHERS, lookalike_of
 from modelward.engine.facts import HubFileIssue, HubScan, PublisherFacts
-from modelward.engine.lookalike import WELL_KNOWN_PUBLISHERS, lookalike_of
-from modelward.engine.resolvers.hf_integrity import hub_mismatches
+from modelward.engine.resolvers.hf.integrity import hub_mismatches
 from modelward.engine.source import ModelSource
 
 

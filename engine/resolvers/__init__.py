@@ -16,7 +16,7 @@ def resolve(ref: ModelRef) -> ModelSource:
         return LocalResolver().resolve(ref)
     if ref.scheme == "hf":
         # huggingface_hub takes half a second to import; local scans never need it
-        from modelward.engine.resolvers.hf import HfResolver
+        from modelward.engine.resolvers.hf.resolver import HfResolver
 
         return HfResolver().resolve(ref)
     raise UnsupportedReference(ref.raw, ref.scheme)

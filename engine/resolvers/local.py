@@ -7,7 +7,7 @@ A model sits on disk in a few usual shapes, all read as the same files:
   ``.gitattributes``/``.gitignore`` are ordinary files of the repository (hashed, and left out of
   the manifest digest as model signing does);
 * an ``hf download --local-dir`` folder: ``.cache/huggingface/`` is download metadata, skipped;
-* a Hugging Face cache snapshot, whose files link into the repository's ``blobs/`` (``hf_blobs``).
+* a Hugging Face cache snapshot, whose files link into the repository's ``blobs/`` (``hf.blobs``).
 
 Skipped paths are recorded in ``source.skipped``. Any other link out of the root is a finding
 and is not followed; a folder that yields no file is an error (``NoModelFiles``) that says why,
@@ -24,7 +24,7 @@ from typing import Final
 from modelward.engine.errors import ResolveError
 from modelward.engine.facts import Finding, Severity, SkippedPath
 from modelward.engine.refs import ModelRef
-from modelward.engine.resolvers.hf_blobs import CacheBlobs, refuse_repo_folder
+from modelward.engine.resolvers.hf.blobs import CacheBlobs, refuse_repo_folder
 from modelward.engine.source import ModelSource, SourceFile, describe_mode, open_regular
 
 MAX_FILES: Final = 100_000

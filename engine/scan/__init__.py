@@ -11,8 +11,8 @@ import io
 from collections.abc import Callable
 from typing import BinaryIO, Final
 
-from modelward.engine.formats import JOBLIB_ZFILE, detect_bytes
-from modelward.engine.scan.formats_common import Budget, ScanContext, read_at
+from modelward.engine.identify.formats import JOBLIB_ZFILE, detect_bytes
+from modelward.engine.scan.context import Budget, ScanContext, read_at
 from modelward.engine.scan.limits import DEFAULT_LIMITS, Limits
 from modelward.engine.scan.result import FileScan
 from modelward.engine.source import SourceFile
@@ -28,23 +28,23 @@ def _handler(fmt: str) -> Handler | None:
     if fmt in ("pickle", "joblib"):
         return _scan_pickle_or_wrapper
     if fmt == "pytorch-legacy":
-        from modelward.engine.scan.formats_pickles import scan_legacy_sequence
+        from modelward.engine.scan.pickles.files import scan_legacy_sequence
 
         return scan_legacy_sequence
     if fmt in ("zip", "pytorch-zip", "numpy-npz", "keras", "skops"):
-        from modelward.engine.scan.archives import scan_zip
+        from modelward.engine.scan.containers.archives import scan_zip
 
         return scan_zip
     if fmt in ("tar", "pytorch-legacy-tar"):
-        from modelward.engine.scan.formats_tar import scan_tar
+        from modelward.engine.scan.containers.tar import scan_tar
 
         return scan_tar
     if fmt == "7z":
-        from modelward.engine.scan.formats_7z import scan_7z
+        from modelward.engine.scan.containers.sevenzip import scan_7z
 
         return scan_7z
     if fmt in ("gzip", "bzip2", "xz", "lzma", "zlib"):
-        from modelward.engine.scan.formats_compressed import scan_compressed
+        from modelward.engine.scan.containers.compressed import scan_compressed
 
         return scan_compressed
     return _data_handler(fmt)
@@ -52,35 +52,35 @@ def _handler(fmt: str) -> Handler | None:
 
 def _data_handler(fmt: str) -> Handler | None:
     if fmt == "numpy-npy":
-        from modelward.engine.scan.numpy_files import scan_npy
+        from modelward.engine.scan.formats.numpy_files import scan_npy
 
         return scan_npy
     if fmt == "hdf5":
-        from modelward.engine.scan.keras import scan_hdf5
+        from modelward.engine.scan.formats.keras import scan_hdf5
 
         return scan_hdf5
     if fmt == "tf-savedmodel":
-        from modelward.engine.scan.savedmodel import scan_savedmodel
+        from modelward.engine.scan.tensorflow.savedmodel import scan_savedmodel
 
         return scan_savedmodel
     if fmt == "tf-savedmodel-text":
-        from modelward.engine.scan.savedmodel import scan_savedmodel_text
+        from modelward.engine.scan.tensorflow.savedmodel import scan_savedmodel_text
 
         return scan_savedmodel_text
     if fmt == "keras-metadata":
-        from modelward.engine.scan.savedmodel_keras import scan_keras_metadata
+        from modelward.engine.scan.tensorflow.keras_metadata import scan_keras_metadata
 
         return scan_keras_metadata
     if fmt == "onnx":
-        from modelward.engine.scan.onnx_files import scan_onnx
+        from modelward.engine.scan.formats.onnx_models import scan_onnx
 
         return scan_onnx
     if fmt == "gguf":
-        from modelward.engine.scan.gguf import scan_gguf
+        from modelward.engine.scan.formats.gguf import scan_gguf
 
         return scan_gguf
     if fmt == "safetensors":
-        from modelward.engine.scan.safetensors import scan_safetensors
+        from modelward.engine.scan.formats.safetensors import scan_safetensors
 
         return scan_safetensors
     return None
@@ -90,14 +90,14 @@ def _scan_pickle_or_wrapper(fp: BinaryIO, size: int, ctx: ScanContext) -> FileSc
     """Pickles, and joblib files that are a compressed pickle."""
     head = read_at(fp, 0, 6)
     if head.startswith(JOBLIB_ZFILE):
-        from modelward.engine.scan.formats_compressed import scan_joblib_zfile
+        from modelward.engine.scan.containers.compressed import scan_joblib_zfile
 
         return scan_joblib_zfile(fp, size, ctx)
     if head.startswith(_COMPRESSED_MAGIC):
-        from modelward.engine.scan.formats_compressed import scan_compressed
+        from modelward.engine.scan.containers.compressed import scan_compressed
 
         return scan_compressed(fp, size, ctx)
-    from modelward.engine.scan.formats_pickles import scan_pickle
+    from modelward.engine.scan.pickles.files import scan_pickle
 
     return scan_pickle(fp, size, ctx)
 
@@ -157,7 +157,7 @@ def scan_file(file: SourceFile, fmt: str, limits: Limits = DEFAULT_LIMITS) -> Fi
 
 def _scan_readings(file: SourceFile, fmt: str, fp: BinaryIO, ctx: ScanContext) -> FileScan:
     from modelward.engine.scan.readings import readings, unrecognised
-    from modelward.engine.scan.templates import is_template_file, scan_template_file
+    from modelward.engine.scan.templates.files import is_template_file, scan_template_file
 
     result = FileScan()
     if is_template_file(file.path):

@@ -17,8 +17,8 @@ from collections.abc import Iterator
 from typing import BinaryIO, Final
 
 from modelward.engine.facts import SEVERITY_RANK, Severity
-from modelward.engine.scan.formats_common import ScanContext, read_at
-from modelward.engine.scan.pickle_strings import decode_text, looks_like_pickle
+from modelward.engine.scan.context import ScanContext, read_at
+from modelward.engine.scan.pickles.strings import decode_text, looks_like_pickle
 from modelward.engine.scan.result import FileScan
 
 MIN_PAYLOAD: Final = 8
@@ -75,7 +75,7 @@ def scan_string(value: str, where: str, ctx: ScanContext, *, active: bool) -> Fi
 
 def scan_payload(data: bytes, where: str, ctx: ScanContext, *, active: bool) -> FileScan:
     """Scan ``data`` as a file of its own when its content is a risky format."""
-    from modelward.engine.formats import detect_bytes
+    from modelward.engine.identify.formats import detect_bytes
     from modelward.engine.scan import scan_bytes
 
     fmt = detect_bytes(data)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import PurePosixPath
 from typing import BinaryIO, Final
 
-from modelward.engine import formats
+from modelward.engine.identify import formats
 
 #: Claimed formats whose loaders unpickle content they do not otherwise recognise
 #: (``torch.load``, ``pickle.load``, ``joblib.load``, ``numpy.load(allow_pickle=True)``).

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Final
 
-from modelward.engine import formats
 from modelward.engine.facts import SignatureFacts
 from modelward.engine.hashing import GIT_PATHS
+from modelward.engine.identify import formats
 from modelward.engine.signatures.payload import SignedManifest
 from modelward.engine.signatures.shards import compare_shards
 from modelward.engine.signatures.verify import Verification

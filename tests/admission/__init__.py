@@ -6,7 +6,7 @@ from typing import Any
 
 import yaml
 
-from modelward.admission.extract import ModelReference, extract_references
+from modelward.admission.workloads.extract import ModelReference, extract_references
 
 
 def manifest(text: str) -> dict[str, Any]:

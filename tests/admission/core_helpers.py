@@ -13,12 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from modelward.admission.config import WebhookConfig
-from modelward.admission.core import AdmissionEnv
-from modelward.engine.bundle import PolicyBundle
+from modelward.admission.review.core import AdmissionEnv
 from modelward.engine.decision import Decision
-from modelward.engine.evaluators.embedded import EmbeddedEvaluator
 from modelward.engine.pipeline import collect_facts
-from modelward.engine.verdicts import (
+from modelward.engine.policy.bundle import PolicyBundle
+from modelward.engine.policy.evaluators.embedded import EmbeddedEvaluator
+from modelward.engine.verdicts.signed import (
     SignedVerdict,
     Verdict,
     VerdictKeys,

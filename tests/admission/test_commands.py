@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from modelward.engine.registry import open_registry
+from modelward.engine.verdicts.registry import open_registry
 from tests.admission.core_helpers import (
     REFERENCE,
     REVISION,

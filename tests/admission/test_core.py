@@ -7,10 +7,10 @@ import re
 
 import pytest
 
-from modelward.admission.core import AdmissionEnv, review
+from modelward.admission.review.core import AdmissionEnv, review
 from modelward.engine.decision import Decision, PolicyFinding
-from modelward.engine.registry import RegistryUnavailable
-from modelward.engine.verdicts import SignedVerdict
+from modelward.engine.verdicts.registry import RegistryUnavailable
+from modelward.engine.verdicts.signed import SignedVerdict
 from tests.admission.core_helpers import (
     REFERENCE,
     REVISION,

@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 
 from modelward.admission.config import WebhookConfig
-from modelward.admission.core import deny_review, parse_review, review
-from modelward.admission.responses import MAX_WARNING_CHARS, MAX_WARNINGS_CHARS
-from modelward.engine.verdicts import SignedVerdict
+from modelward.admission.review.core import deny_review, parse_review, review
+from modelward.admission.review.responses import MAX_WARNING_CHARS, MAX_WARNINGS_CHARS
+from modelward.engine.verdicts.signed import SignedVerdict
 from tests.admission.core_helpers import (
     REFERENCE,
     REVISION,

@@ -12,15 +12,15 @@ from typing import Any
 import pytest
 
 from modelward.admission.config import WebhookConfig
-from modelward.admission.core import AdmissionEnv, review
-from modelward.admission.extract import extract_references
-from modelward.admission.fields import TooManyReferences
-from modelward.admission.judge import ALREADY_DENIED
-from modelward.admission.parts import PartEvaluation
-from modelward.engine.bundle import PolicyBundle
+from modelward.admission.review.core import AdmissionEnv, review
+from modelward.admission.review.judge import ALREADY_DENIED
+from modelward.admission.review.parts import PartEvaluation
+from modelward.admission.workloads.extract import extract_references
+from modelward.admission.workloads.fields import TooManyReferences
 from modelward.engine.decision import Decision
-from modelward.engine.evaluators import MODEL_PART, REQUEST_PART, Entry
-from modelward.engine.verdicts import SignedVerdict
+from modelward.engine.policy.bundle import PolicyBundle
+from modelward.engine.policy.evaluators import MODEL_PART, REQUEST_PART, Entry
+from modelward.engine.verdicts.signed import SignedVerdict
 from tests.admission.core_helpers import (
     EVALUATOR,
     REFERENCE,

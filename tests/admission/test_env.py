@@ -9,10 +9,10 @@ import pytest
 import yaml
 
 from modelward.admission.config import load_webhook_config
-from modelward.admission.core import review
 from modelward.admission.env import build_env
+from modelward.admission.review.core import review
 from modelward.engine.errors import Error
-from modelward.engine.registry import open_registry
+from modelward.engine.verdicts.registry import open_registry
 from tests.admission.core_helpers import (
     REFERENCE,
     container,

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from modelward.admission.extract import ModelReference, extract_references
+from modelward.admission.workloads.extract import ModelReference, extract_references
 from tests.admission import extract, manifest, only
 
 SHA = "0123456789abcdef0123456789abcdef01234567"

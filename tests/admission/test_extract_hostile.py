@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from modelward.admission.errors import MalformedObject
-from modelward.admission.extract import ModelReference, extract_references
-from modelward.admission.fields import MAX_ENTRIES, MAX_TEXT
+from modelward.admission.workloads.extract import ModelReference, extract_references
+from modelward.admission.workloads.fields import MAX_ENTRIES, MAX_TEXT
 from tests.admission import manifest
 
 DEPLOYMENT = manifest(

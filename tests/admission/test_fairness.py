@@ -8,10 +8,10 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from modelward.admission.fairness import RequesterLanes, requester
-from modelward.admission.steps import Evaluation, Steps, drive
+from modelward.admission.review.steps import Evaluation, Steps, drive
+from modelward.admission.server.fairness import RequesterLanes, requester
 from modelward.engine.decision import Decision
-from modelward.engine.evaluators import DECISION
+from modelward.engine.policy.evaluators import DECISION
 
 ALLOW = Decision.from_results([], [], engine="e", bundle_revision="r")
 

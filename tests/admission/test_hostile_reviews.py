@@ -13,8 +13,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from modelward.admission.core import MAX_BODY_BYTES, ReviewResult, parse_review, review
 from modelward.admission.errors import InvalidReview
+from modelward.admission.review.core import MAX_BODY_BYTES, ReviewResult, parse_review, review
 from tests.admission.core_helpers import REVISION, container, make_env, pod, review_of
 
 MODEL = f"hf://acme/unvetted@{REVISION}"

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from modelward.admission.core import review
-from modelward.admission.extract import extract_references
+from modelward.admission.review.core import review
+from modelward.admission.workloads.extract import extract_references
 from tests.admission.core_helpers import REVISION, deployment, make_env, pod, review_of
 
 UNVETTED = f"hf://acme/unvetted@{REVISION}"

@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 
 from modelward.admission.config import WebhookConfig
-from modelward.admission.core import AdmissionEnv, review
-from modelward.admission.parts import ModelPartCache, PartEvaluation, merge
-from modelward.engine.bundle import PolicyBundle
+from modelward.admission.review.core import AdmissionEnv, review
+from modelward.admission.review.parts import ModelPartCache, PartEvaluation, merge
 from modelward.engine.decision import Decision
-from modelward.engine.evaluators import MODEL_PART, REQUEST_PART, Entry
+from modelward.engine.policy.bundle import PolicyBundle
+from modelward.engine.policy.evaluators import MODEL_PART, REQUEST_PART, Entry
 from tests.admission.core_helpers import (
     EVALUATOR,
     REFERENCE,
@@ -235,7 +235,7 @@ deny contains lib.finding("prod-no-hub-models", "production pulls no model from 
 
 def test_a_model_policy_that_reads_the_request_is_evaluated_whole(tmp_path: Any) -> None:
     from modelward.admission.env import build_env
-    from modelward.engine.policy_parts import split_problem
+    from modelward.engine.policy.parts import split_problem
 
     bundle_dir = tmp_path / "policies"
     for module in PolicyBundle.builtin().modules:

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from modelward.admission.core import parse_review, review
 from modelward.admission.errors import InvalidReview
+from modelward.admission.review.core import parse_review, review
 from tests.admission.core_helpers import Recorder, make_env
 
 FIXTURES = "fixtures/admission"

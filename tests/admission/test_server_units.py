@@ -15,12 +15,12 @@ from typing import Any
 
 import pytest
 
-from modelward.admission.audit_log import NoAuditLog
 from modelward.admission.config import WebhookConfig
-from modelward.admission.core import INTERNAL_ERROR, ReviewResult, deny_review
-from modelward.admission.inflight import Budget
-from modelward.admission.limits import ServerLimits, memory_bound
-from modelward.admission.server import WebhookApp
+from modelward.admission.review.core import INTERNAL_ERROR, ReviewResult, deny_review
+from modelward.admission.server.app import WebhookApp
+from modelward.admission.server.audit_log import NoAuditLog
+from modelward.admission.server.inflight import Budget
+from modelward.admission.server.limits import ServerLimits, memory_bound
 from tests.admission.core_helpers import container, pod, review_of
 from tests.admission.webhook_process import sample
 
@@ -143,7 +143,7 @@ def test_every_internal_error_is_logged_with_the_uid_and_counted(
     outcome: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     app = _app(StandIn(outcome))
-    with caplog.at_level(logging.ERROR, logger="modelward.admission.server"):
+    with caplog.at_level(logging.ERROR, logger="modelward.admission.server.app"):
         status, body = asyncio.run(_call(app, "/validate", _review(f"uid-{outcome}")))
     answer = json.loads(body)["response"]
     assert status == 200 and answer["allowed"] is False

@@ -16,9 +16,9 @@ import pytest
 import yaml
 
 from modelward.admission.config import WebhookConfig, load_webhook_config
-from modelward.admission.core import ReviewResult, review
 from modelward.admission.env import build_env, sqlite_lookup, verdict_keys
-from modelward.engine.registry.sqlite import SqliteRegistry
+from modelward.admission.review.core import ReviewResult, review
+from modelward.engine.verdicts.registry.sqlite import SqliteRegistry
 from tests.admission.core_helpers import (
     REFERENCE,
     container,

@@ -21,10 +21,10 @@ import pytest
 import yaml
 from kubernetes import client, config
 
-from modelward.engine.registry import OlderThanStored
-from modelward.engine.registry.kubernetes import KubernetesRegistry
-from modelward.engine.registry.sqlite import SqliteRegistry
-from modelward.engine.verdicts import SignedVerdict
+from modelward.engine.verdicts.registry import OlderThanStored
+from modelward.engine.verdicts.registry.kubernetes import KubernetesRegistry
+from modelward.engine.verdicts.registry.sqlite import SqliteRegistry
+from modelward.engine.verdicts.signed import SignedVerdict
 from tests.admission.core_helpers import (
     REFERENCE,
     container,

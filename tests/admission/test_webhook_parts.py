@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from kubernetes import client, config
 
-from modelward.admission.audit_log import AuditLog
 from modelward.admission.lookupcache import FileLookupCache
-from modelward.admission.namespaces import NamespaceCache
-from modelward.engine.registry import RegistryUnavailable
-from modelward.engine.registry.sqlite import SqliteRegistry
+from modelward.admission.server.audit_log import AuditLog
+from modelward.admission.server.namespaces import NamespaceCache
+from modelward.engine.verdicts.registry import RegistryUnavailable
+from modelward.engine.verdicts.registry.sqlite import SqliteRegistry
 from tests.admission.core_helpers import REFERENCE, signed_verdict
 from tests.e2e.kube import Cluster, cluster_fixture
 
@@ -25,7 +25,7 @@ kube_cluster = cluster_fixture("module")
 
 WRITER = """
 import sys, threading
-from modelward.admission.audit_log import AuditLog
+from modelward.admission.server.audit_log import AuditLog
 log = AuditLog(sys.argv[1])
 def write(thread):
     for i in range(200):

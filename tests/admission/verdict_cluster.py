@@ -10,7 +10,7 @@ from pathlib import Path
 import yaml
 from kubernetes import client
 
-from modelward.engine.registry.kubernetes import KubernetesRegistry
+from modelward.engine.verdicts.registry.kubernetes import KubernetesRegistry
 from tests.admission.core_helpers import signed_verdict
 from tests.e2e.kube import Cluster
 

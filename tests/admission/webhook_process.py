@@ -214,7 +214,7 @@ deny contains {{"id": "test-slow", "msg": "slow rule finished", "severity": "hig
 
 def registry_config(folder: Path, **overrides: Any) -> dict[str, Any]:
     """A configuration with a SQLite registry holding a trusted verdict for ``REFERENCE``."""
-    from modelward.engine.registry.sqlite import SqliteRegistry
+    from modelward.engine.verdicts.registry.sqlite import SqliteRegistry
     from tests.admission.core_helpers import signed_verdict, vetting_keys
 
     folder.mkdir(parents=True, exist_ok=True)

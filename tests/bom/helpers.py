@@ -7,12 +7,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-from modelward.engine.bundle import PolicyBundle
 from modelward.engine.collectors import CollectOptions
 from modelward.engine.decision import Decision
-from modelward.engine.evaluators.embedded import EmbeddedEvaluator
 from modelward.engine.facts import Facts
 from modelward.engine.pipeline import collect_facts, decide
+from modelward.engine.policy.bundle import PolicyBundle
+from modelward.engine.policy.evaluators.embedded import EmbeddedEvaluator
 
 REPO = Path(__file__).resolve().parents[2]
 REAL_MODEL = REPO / ".cache" / "models" / "all-minilm-l6-v2"

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from modelward.engine.bom_read import identity, read_bom
+from modelward.engine.bom.cyclonedx import validate
+from modelward.engine.bom.read import identity, read_bom
 from modelward.engine.collectors import bom as bom_module
-from modelward.engine.cyclonedx_validate import validate
 from modelward.engine.facts import BomFacts
 from modelward.engine.refs import ModelRef
 from modelward.engine.resolvers import resolve

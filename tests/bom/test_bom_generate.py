@@ -12,7 +12,7 @@ import pytest
 from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
 
-from modelward.engine.bom_build import BomRequest, build_bom, generate_bom
+from modelward.engine.bom.build import BomRequest, build_bom, generate_bom
 from modelward.engine.collectors.card import parse_card
 from modelward.engine.facts import CardFacts, Subject
 from modelward.engine.pipeline import collect_facts

@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
-from modelward.engine.bom_licenses import (
+from modelward.engine.bom.cyclonedx import validate
+from modelward.engine.bom.licenses import (
     license_entries,
     parse_package_metadata,
     read_package_metadata,
 )
-from modelward.engine.cyclonedx_validate import validate
 from modelward.engine.errors import Error
 from tests.bom.helpers import REAL_METADATA, minimal_bom
 

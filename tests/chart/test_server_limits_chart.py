@@ -11,7 +11,7 @@ import yaml
 from typer.testing import CliRunner
 
 from modelward.admission.config import WebhookConfig
-from modelward.admission.limits import MIB, ServerLimits, memory_bound
+from modelward.admission.server.limits import MIB, ServerLimits, memory_bound
 from modelward.cli.main import app
 from tests.chart import CHART, only, render, template
 

@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from modelward.engine.registry.sqlite import SqliteRegistry
-from modelward.engine.verdict_freshness import parse_time
-from modelward.engine.verdicts import generate_keypair
+from modelward.engine.verdicts.freshness import parse_time
+from modelward.engine.verdicts.registry.sqlite import SqliteRegistry
+from modelward.engine.verdicts.signed import generate_keypair
 from tests.cli.test_verdicts_cli import REAL_MODEL, mw
 from tests.engine.rollback_builders import (
     ATTACKS,

@@ -12,7 +12,12 @@ from typing import Any
 
 import pytest
 
-from modelward.engine.verdicts import SignedVerdict, VerdictKeys, generate_keypair, sign_verdict
+from modelward.engine.verdicts.signed import (
+    SignedVerdict,
+    VerdictKeys,
+    generate_keypair,
+    sign_verdict,
+)
 from tests.cli.helpers import MODELWARD
 from tests.engine.verdict_builders import flip_payload_byte
 

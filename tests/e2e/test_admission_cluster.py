@@ -21,9 +21,9 @@ from typing import Any
 import pytest
 from kubernetes import client
 
-from modelward.engine.registry.kubernetes import KubernetesRegistry
-from modelward.engine.verdict_keys import write_keypair
-from modelward.engine.verdicts import SignedVerdict, Verdict, generate_keypair, sign_verdict
+from modelward.engine.verdicts.keys import write_keypair
+from modelward.engine.verdicts.registry.kubernetes import KubernetesRegistry
+from modelward.engine.verdicts.signed import SignedVerdict, Verdict, generate_keypair, sign_verdict
 from tests.e2e.admission_cluster import (
     RELEASE_NAMESPACE,
     ApiResult,

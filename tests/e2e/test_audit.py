@@ -14,7 +14,7 @@ import pytest
 import yaml
 from kubernetes import client, config
 
-from modelward.engine.registry import open_registry
+from modelward.engine.verdicts.registry import open_registry
 from tests.admission.core_helpers import (
     REFERENCE,
     REVISION,

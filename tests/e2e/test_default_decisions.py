@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from modelward.engine.bundle import PolicyBundle
-from modelward.engine.evaluators.embedded import EmbeddedEvaluator
 from modelward.engine.facts import SEVERITY_RANK
 from modelward.engine.pipeline import collect_facts, decide
+from modelward.engine.policy.bundle import PolicyBundle
+from modelward.engine.policy.evaluators.embedded import EmbeddedEvaluator
 from tests.conftest import corpus_manifest
 
 REPO = Path(__file__).resolve().parents[2]

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from modelward.engine.bundle import PolicyBundle
 from modelward.engine.decision import Decision
-from modelward.engine.evaluators.embedded import EmbeddedEvaluator
-from modelward.engine.evaluators.opa import OpaEvaluator
 from modelward.engine.pipeline import collect_facts, policy_input
-from modelward.engine.policytest import run_opa_tests, run_rego_tests
+from modelward.engine.policy.bundle import PolicyBundle
+from modelward.engine.policy.evaluators.embedded import EmbeddedEvaluator
+from modelward.engine.policy.evaluators.opa import OpaEvaluator
+from modelward.engine.policy.testing import run_opa_tests, run_rego_tests
 from tests.conftest import corpus_manifest
 
 BUNDLE = PolicyBundle.builtin()

@@ -17,18 +17,18 @@ import yaml
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 
-from modelward.engine.registry import RegistryUnavailable, open_registry
-from modelward.engine.registry.kubernetes import KubernetesRegistry, VerdictCache
-from modelward.engine.registry.kubernetes_cache import _Relist
-from modelward.engine.registry.modelverdict import (
+from modelward.engine.verdicts.freshness import format_time
+from modelward.engine.verdicts.registry import RegistryUnavailable, open_registry
+from modelward.engine.verdicts.registry.kubernetes import KubernetesRegistry, VerdictCache
+from modelward.engine.verdicts.registry.kubernetes_cache import _Relist
+from modelward.engine.verdicts.registry.modelverdict import (
     GROUP,
     PLURAL,
     VERSION,
     resource_name,
     to_resource,
 )
-from modelward.engine.verdict_freshness import format_time
-from modelward.engine.verdicts import VerdictKeys, generate_keypair
+from modelward.engine.verdicts.signed import VerdictKeys, generate_keypair
 from tests.e2e.admission_cluster import apply_crd as apply_crd_and_wait
 from tests.e2e.kube import Cluster, ToolMissing, cluster_fixture, start_cluster
 from tests.engine.verdict_builders import REFERENCE, signed

@@ -18,15 +18,15 @@ from typing import Any
 from kubernetes import client
 
 from modelward.engine.decision import Decision, PolicyFinding
-from modelward.engine.registry.modelverdict import (
+from modelward.engine.verdicts.freshness import format_time
+from modelward.engine.verdicts.registry.modelverdict import (
     GROUP,
     PLURAL,
     VERSION,
     resource_name,
     to_resource,
 )
-from modelward.engine.verdict_freshness import format_time
-from modelward.engine.verdicts import SignedVerdict, Verdict, sign_verdict
+from modelward.engine.verdicts.signed import SignedVerdict, Verdict, sign_verdict
 
 HOUR = timedelta(hours=1)
 FAR_FUTURE = "2100-01-01T00:00:00Z"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from modelward.engine import formats
+from modelward.engine.identify import formats
 from tests.conftest import corpus_manifest
 
 # Manifest label -> what modelward reports, where the names differ, and why.

@@ -14,7 +14,7 @@ import zlib
 
 import pytest
 
-from modelward.engine.formats import TORCH_LEGACY_MAGIC, detect_bytes
+from modelward.engine.identify.formats import TORCH_LEGACY_MAGIC, detect_bytes
 
 PICKLE_P2 = b"\x80\x02]q\x00."  # an empty list, protocol 2
 PICKLE_P0 = b"(lp0\nS'a'\np1\na."  # ['a'], protocol 0, no PROTO header

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from huggingface_hub import scan_cache_dir
 
-from modelward.engine.bundle import PolicyBundle
-from modelward.engine.evaluators.embedded import EmbeddedEvaluator
 from modelward.engine.facts import Facts, SkippedPath
 from modelward.engine.pipeline import collect_facts, decide
+from modelward.engine.policy.bundle import PolicyBundle
+from modelward.engine.policy.evaluators.embedded import EmbeddedEvaluator
 from modelward.engine.refs import ModelRef
 from modelward.engine.resolvers import resolve
 from modelward.engine.resolvers.local import NoModelFiles

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from modelward.engine.bundle import PolicyBundle, RegoModule
 from modelward.engine.errors import PolicyError
-from modelward.engine.policy_parts import split_problem
+from modelward.engine.policy.bundle import PolicyBundle, RegoModule
+from modelward.engine.policy.parts import split_problem
 
 
 def with_module(source: str, path: str = "custom/x/policy.rego") -> PolicyBundle:

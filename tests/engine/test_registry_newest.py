@@ -6,15 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from modelward.engine.registry import sqlite as sqlite_module
-from modelward.engine.registry.newest import (
+from modelward.engine.verdicts.registry import sqlite as sqlite_module
+from modelward.engine.verdicts.registry.newest import (
     NewestVerdictLookup,
     claimed_created_at,
     newest_claimed,
     newest_verified,
 )
-from modelward.engine.registry.sqlite import SqliteRegistry
-from modelward.engine.verdicts import VerdictKeys, generate_keypair
+from modelward.engine.verdicts.registry.sqlite import SqliteRegistry
+from modelward.engine.verdicts.signed import VerdictKeys, generate_keypair
 from tests.engine.rollback_builders import (
     HOUR,
     history,

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from modelward.engine.registry import RegistryUnavailable, open_registry
-from modelward.engine.registry.sqlite import SqliteRegistry
-from modelward.engine.verdicts import VerdictError, VerdictKeys, generate_keypair
+from modelward.engine.verdicts.registry import RegistryUnavailable, open_registry
+from modelward.engine.verdicts.registry.sqlite import SqliteRegistry
+from modelward.engine.verdicts.signed import VerdictError, VerdictKeys, generate_keypair
 from tests.engine.verdict_builders import REFERENCE, signed
 
 OTHER = "s3://bucket/models/other"

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from modelward.engine.verdict_freshness import (
+from modelward.engine.verdicts.freshness import (
     DEFAULT_MAX_AGE,
     Freshness,
     HighWaterMarks,
@@ -18,7 +18,7 @@ from modelward.engine.verdict_freshness import (
     parse_max_age,
     parse_time,
 )
-from modelward.engine.verdicts import Verdict, VerdictKeys, generate_keypair, sign_verdict
+from modelward.engine.verdicts.signed import Verdict, VerdictKeys, generate_keypair, sign_verdict
 from tests.engine.verdict_builders import REFERENCE, make_verdict, signed
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)

@@ -20,8 +20,8 @@ from hypothesis import strategies as st
 from securesystemslib.dsse import Envelope
 from securesystemslib.signer import CryptoSigner, SSlibKey
 
-from modelward.engine.verdict_keys import load_private_key, read_private_key, write_keypair
-from modelward.engine.verdicts import (
+from modelward.engine.verdicts.keys import load_private_key, read_private_key, write_keypair
+from modelward.engine.verdicts.signed import (
     PAYLOAD_TYPE,
     SignedVerdict,
     Verdict,

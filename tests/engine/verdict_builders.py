@@ -8,7 +8,7 @@ import dataclasses
 from typing import Any
 
 from modelward.engine.decision import Decision, PolicyFinding
-from modelward.engine.verdicts import SignedVerdict, Verdict, sign_verdict, utc_now
+from modelward.engine.verdicts.signed import SignedVerdict, Verdict, sign_verdict, utc_now
 
 REFERENCE = "hf://org/model@" + "0123456789abcdef" * 2 + "01234567"
 

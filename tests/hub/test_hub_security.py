@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from modelward.engine.resolvers.hf_security import file_state, hub_scan
+from modelward.engine.resolvers.hf.security import file_state, hub_scan
 
 CLEAN = {"scansDone": True, "filesWithIssues": []}
 

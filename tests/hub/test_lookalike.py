@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from modelward.engine.lookalike import (
+from modelward.engine.collectors.lookalike import (
     WELL_KNOWN_PUBLISHERS,
     damerau_levenshtein,
     lookalike_of,

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from modelward.engine.bundle import PolicyBundle
-from modelward.engine.evaluators.embedded import EmbeddedEvaluator
-from modelward.engine.policytest import run_rego_tests
+from modelward.engine.policy.bundle import PolicyBundle
+from modelward.engine.policy.evaluators.embedded import EmbeddedEvaluator
+from modelward.engine.policy.testing import run_rego_tests
 
 POLICIES = Path(str(files("modelward.policies")))
 BUNDLE = PolicyBundle.builtin()

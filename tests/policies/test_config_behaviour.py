@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from modelward.engine.bundle import PolicyBundle
 from modelward.engine.decision import Decision
-from modelward.engine.evaluators.embedded import EmbeddedEvaluator
+from modelward.engine.policy.bundle import PolicyBundle
+from modelward.engine.policy.evaluators.embedded import EmbeddedEvaluator
 
 POLICIES = Path(str(files("modelward.policies")))
 EVALUATOR = EmbeddedEvaluator()

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from modelward.engine.scan import FileScan, Limits, pickle_vm
+from modelward.engine.scan import FileScan, Limits
+from modelward.engine.scan.pickles import vm as pickle_vm
 from tests.scan.scanning import Recorder, Scan, Scanned, scan_path
 
 

@@ -8,8 +8,8 @@ import zipfile
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from modelward.engine.scan.savedmodel import saved_model_class
-from modelward.engine.scan.savedmodel_keras import saved_metadata_class
+from modelward.engine.scan.tensorflow.keras_metadata import saved_metadata_class
+from modelward.engine.scan.tensorflow.savedmodel import saved_model_class
 
 DT_STRING = 7
 

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from modelward.engine.formats import detect
+from modelward.engine.identify.formats import detect
 from modelward.engine.scan import FileScan, Limits, scan_file
 from modelward.engine.source import SourceFile
 

@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from modelward.engine.scan import Limits, pickle_vm, scan_bytes, scan_stream
-from modelward.engine.scan.formats_common import ScanContext
+from modelward.engine.scan import Limits, scan_bytes, scan_stream
+from modelward.engine.scan.context import ScanContext
+from modelward.engine.scan.pickles import vm as pickle_vm
 from tests.scan import builders as b
 from tests.scan.scanning import Recorder, Scan, scan_path
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from modelward.engine.scan.savedmodel import saved_model_class
+from modelward.engine.scan.tensorflow.savedmodel import saved_model_class
 from tests.conftest import corpus_manifest
 from tests.scan import builders as b
 from tests.scan.scanning import SEVERITY, Scan, scan_path
@@ -368,7 +368,7 @@ def test_hdf5_reader_hang_and_crash_are_contained(monkeypatch: pytest.MonkeyPatc
     import os
     import time
 
-    from modelward.engine.scan import formats_hdf5
+    from modelward.engine.scan.formats import hdf5 as formats_hdf5
 
     data = io.BytesIO(_h5_bytes(_keras_config(BENIGN_LAYER)))
     assert formats_hdf5.read_root_attribute(data, "model_config", 1 << 20).value is not None

@@ -9,16 +9,17 @@ import json
 
 import pytest
 
-from modelward.engine.scan import savedmodel, savedmodel_report
-from modelward.engine.scan.formats_common import ScanContext
+from modelward.engine.scan.context import ScanContext
 from modelward.engine.scan.result import FileScan
-from modelward.engine.scan.savedmodel import (
+from modelward.engine.scan.tensorflow import report as savedmodel_report
+from modelward.engine.scan.tensorflow import savedmodel
+from modelward.engine.scan.tensorflow.effects import SIDE_EFFECTS
+from modelward.engine.scan.tensorflow.keras_metadata import scan_keras_metadata
+from modelward.engine.scan.tensorflow.savedmodel import (
     handler_for_name,
     scan_savedmodel,
     scan_savedmodel_text,
 )
-from modelward.engine.scan.savedmodel_keras import scan_keras_metadata
-from modelward.engine.scan.tf_effects import SIDE_EFFECTS
 from tests.scan.builders import Member, zip_bytes
 from tests.scan.graph_builders import (
     LAMBDA_LAYER,

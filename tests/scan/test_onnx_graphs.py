@@ -9,9 +9,9 @@ import io
 import pytest
 from onnx import TensorProto, helper
 
-from modelward.engine.scan import onnx_walk
-from modelward.engine.scan.formats_common import ScanContext
-from modelward.engine.scan.onnx_files import escapes, scan_onnx
+from modelward.engine.scan.context import ScanContext
+from modelward.engine.scan.formats import onnx_graphs as onnx_walk
+from modelward.engine.scan.formats.onnx_models import escapes, scan_onnx
 from modelward.engine.scan.result import FileScan
 from tests.scan.graph_builders import (
     deeply_nested_onnx,

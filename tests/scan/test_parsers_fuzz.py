@@ -13,14 +13,14 @@ import time
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from modelward.engine.scan import pickle_vm
-from modelward.engine.scan.archives import scan_zip
-from modelward.engine.scan.formats_common import ScanContext
-from modelward.engine.scan.formats_zip import ZipError, local_entries, read_directory
-from modelward.engine.scan.gguf import GGUFError, parse, scan_gguf
+from modelward.engine.scan.containers.archives import scan_zip
+from modelward.engine.scan.containers.zipreader import ZipError, local_entries, read_directory
+from modelward.engine.scan.context import ScanContext
+from modelward.engine.scan.formats.gguf import GGUFError, parse, scan_gguf
+from modelward.engine.scan.formats.safetensors import scan_safetensors
 from modelward.engine.scan.limits import Limits
+from modelward.engine.scan.pickles import vm as pickle_vm
 from modelward.engine.scan.result import FileScan
-from modelward.engine.scan.safetensors import scan_safetensors
 from tests.scan import builders as b
 
 LIMITS = Limits(max_decompressed_bytes=8 << 20, max_archive_members=512, max_header_bytes=1 << 20)

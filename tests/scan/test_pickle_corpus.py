@@ -11,7 +11,7 @@ from fickling.analysis import Severity, check_safety
 from fickling.fickle import Pickled
 
 from modelward.engine.facts import SEVERITY_RANK
-from modelward.engine.scan.pickle_vm import analyse_pickle
+from modelward.engine.scan.pickles.vm import analyse_pickle
 from modelward.engine.scan.result import FileScan
 from tests.conftest import corpus_manifest
 

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 import tests.scan.pickle_ops as P
 from modelward.engine.scan.limits import Limits
-from modelward.engine.scan.pickle_vm import analyse_pickle
+from modelward.engine.scan.pickles.vm import analyse_pickle
 from modelward.engine.scan.result import FileScan
 
 CANARY = Path("/nonexistent-modelward-canary")

@@ -18,7 +18,7 @@ import pytest
 import tests.scan.pickle_ops as P
 from modelward.engine.facts import SEVERITY_RANK
 from modelward.engine.scan.limits import Limits
-from modelward.engine.scan.pickle_vm import analyse_pickle
+from modelward.engine.scan.pickles.vm import analyse_pickle
 from modelward.engine.scan.result import FileScan
 
 Sample = Callable[[str], bytes]

@@ -19,10 +19,10 @@ import numpy as np
 import pytest
 
 import tests.scan.pickle_ops as P
-from modelward.engine.bundle import PolicyBundle
-from modelward.engine.evaluators.embedded import EmbeddedEvaluator
-from modelward.engine.formats import detect_bytes
+from modelward.engine.identify.formats import detect_bytes
 from modelward.engine.pipeline import collect_facts, decide
+from modelward.engine.policy.bundle import PolicyBundle
+from modelward.engine.policy.evaluators.embedded import EmbeddedEvaluator
 from tests.scan import builders as b
 from tests.scan import principle_builders as pb
 from tests.scan.scanning import SEVERITY, Scan, Scanned, scan_path

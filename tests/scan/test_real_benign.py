@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from modelward.engine.bundle import PolicyBundle
 from modelward.engine.decision import Decision
-from modelward.engine.evaluators.embedded import EmbeddedEvaluator
 from modelward.engine.facts import SEVERITY_RANK, Facts
 from modelward.engine.pipeline import collect_facts, decide
+from modelward.engine.policy.bundle import PolicyBundle
+from modelward.engine.policy.evaluators.embedded import EmbeddedEvaluator
 from tests.scan import real_models as real
 from tests.scan.builders import call_pickle, system_pickle
 from tests.scan.scanning import SEVERITY, scan_path

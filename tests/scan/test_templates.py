@@ -12,11 +12,11 @@ import json
 
 import pytest
 
-from modelward.engine.scan import templates
-from modelward.engine.scan.formats_common import ScanContext
-from modelward.engine.scan.formats_jinja import TemplateIssue, _environment, template_issues
-from modelward.engine.scan.jinja_flow import Flow
-from modelward.engine.scan.jinja_rules import judge
+from modelward.engine.scan.context import ScanContext
+from modelward.engine.scan.templates import files as templates
+from modelward.engine.scan.templates.check import TemplateIssue, _environment, template_issues
+from modelward.engine.scan.templates.flow import Flow
+from modelward.engine.scan.templates.rules import judge
 from tests.scan import builders as b
 from tests.scan.scanning import SEVERITY, Scan
 from tests.scan.template_samples import BENIGN, LOW_ONLY

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from modelward.engine.bundle import PolicyBundle
 from modelward.engine.decision import Decision
-from modelward.engine.evaluators.embedded import EmbeddedEvaluator
 from modelward.engine.facts import Facts
 from modelward.engine.pipeline import policy_input
+from modelward.engine.policy.bundle import PolicyBundle
+from modelward.engine.policy.evaluators.embedded import EmbeddedEvaluator
 from tests.signature.conftest import IDENTITY, ISSUER, copy_model, facts_for
 
 EVALUATOR = EmbeddedEvaluator()

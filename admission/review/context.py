@@ -1,0 +1,165 @@
+"""The policy input at admission: model facts (or a stub), request context, reference, verdict.
+
+``{"model": <facts of the trusted verdict> or a stub naming the reference,
+   "context": {"source": "admission", "operation", "dry_run", "namespace", "namespace_labels",
+               "workload": {"kind", "name", "api_version"}, "container",
+               "user": {"username", "groups"}, "mode"},
+   "admission": {"reference": {...}, "verdict": {...}}}``
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from modelward.admission.review.modes import NamespacePolicy
+from modelward.admission.review.request import AdmissionRequest
+from modelward.admission.workloads.extract import ModelReference
+from modelward.engine.errors import InvalidReference
+from modelward.engine.facts import FACTS_SCHEMA_ID
+from modelward.engine.refs import ModelRef
+from modelward.engine.verdicts.signed import SignedVerdict, VerdictCheck, VerdictKeys
+
+NO_VERDICT = "no verdict is stored for this reference"
+
+
+@dataclass(frozen=True)
+class VerdictView:
+    """What admission knows about the stored verdict of one reference."""
+
+    present: bool
+    trusted: bool
+    reason: str
+    outcome: str | None = None
+    deny: tuple[str, ...] = ()
+    key_id: str | None = None
+    created_at: str | None = None
+    digest: str | None = None
+    facts: dict[str, Any] | None = None  # only for a trusted verdict
+
+    def to_input(self) -> dict[str, Any]:
+        return {
+            "present": self.present,
+            "trusted": self.trusted,
+            "reason": self.reason,
+            "outcome": self.outcome,
+            "deny": list(self.deny),
+            "key_id": self.key_id,
+            "created_at": self.created_at,
+            "digest": self.digest,
+        }
+
+    def to_audit(self) -> dict[str, Any]:
+        return {"present": self.present, "trusted": self.trusted, "reason": self.reason}
+
+
+ABSENT = VerdictView(present=False, trusted=False, reason=NO_VERDICT)
+
+
+def find_verdict(
+    reference: str,
+    lookup: Callable[[str], SignedVerdict | None],
+    keys: VerdictKeys,
+) -> VerdictView:
+    """Look ``reference`` up and verify it; ``RegistryUnavailable`` propagates (fail closed)."""
+    signed = lookup(reference)
+    if signed is None:
+        return ABSENT
+    return _view(keys.check(signed, reference))
+
+
+def _view(check: VerdictCheck) -> VerdictView:
+    verdict = check.verdict
+    if not check.trusted or verdict is None:
+        reason = check.reason or "the verdict does not verify"
+        return VerdictView(present=True, trusted=False, reason=reason, key_id=check.key_id)
+    return VerdictView(
+        present=True,
+        trusted=True,
+        reason="",
+        outcome=verdict.outcome,
+        deny=tuple(f.id for f in verdict.decision.deny),
+        key_id=check.key_id,
+        created_at=verdict.created_at,
+        digest=verdict.digest,
+        facts=verdict.facts,
+    )
+
+
+def resolved(ref: ModelReference) -> tuple[ModelReference, ModelRef | None]:
+    """``ref`` with its reference parsed; a reference that does not parse becomes unresolvable."""
+    if ref.reference is None:
+        return ref, None
+    try:
+        return ref, ModelRef.parse(ref.reference)
+    except InvalidReference as exc:
+        return replace(ref, reference=None, unresolvable=str(exc)), None
+
+
+def stub_model(ref: ModelReference, parsed: ModelRef | None) -> dict[str, Any]:
+    """The facts admission has without a trusted verdict: only the reference itself."""
+    if parsed is None:
+        subject = {
+            "ref": ref.raw,
+            "scheme": "unknown",
+            "location": ref.raw,
+            "repo": ref.raw,
+            "revision": None,
+            "pinned": False,
+            "digest": None,
+        }
+    else:
+        subject = {
+            "ref": parsed.canonical,
+            "scheme": parsed.scheme,
+            "location": parsed.location,
+            "repo": parsed.location,
+            "revision": parsed.revision,
+            "pinned": parsed.pinned,
+            "digest": None,
+        }
+    return {"schema": FACTS_SCHEMA_ID, "subject": subject}
+
+
+def reference_input(ref: ModelReference) -> dict[str, Any]:
+    return {
+        "raw": ref.raw,
+        "reference": ref.reference,
+        "origin": ref.origin,
+        "source": ref.source,
+        "pinned": ref.pinned,
+        "unresolvable": ref.unresolvable,
+        "trust_remote_code": ref.trust_remote_code,
+    }
+
+
+def request_context(request: AdmissionRequest, namespace: NamespacePolicy) -> dict[str, Any]:
+    """The context shared by every evaluation of one request (``container`` is set per model)."""
+    labels: Mapping[str, str] | None = namespace.labels
+    return {
+        "source": "admission",
+        "operation": request.operation,
+        "dry_run": request.dry_run,
+        "namespace": request.namespace,
+        "namespace_labels": dict(labels) if labels is not None else None,
+        "workload": {
+            "kind": request.kind,
+            "name": request.name,
+            "api_version": request.group_version,
+        },
+        "container": None,
+        "user": {"username": request.username, "groups": list(request.groups)},
+        "mode": namespace.mode,
+    }
+
+
+def policy_input(
+    ref: ModelReference, parsed: ModelRef | None, verdict: VerdictView, context: dict[str, Any]
+) -> dict[str, Any]:
+    model = verdict.facts if verdict.trusted and verdict.facts else stub_model(ref, parsed)
+    return {
+        "model": model,
+        "context": {**context, "container": ref.container},
+        "admission": {"reference": reference_input(ref), "verdict": verdict.to_input()},
+    }

@@ -1,0 +1,3 @@
+"""Hugging Face Hub references: resolve a revision, reuse the local cache or download, record
+the Hub's own scan, and check every file against the Hub's digests. Imports the spine.
+"""
