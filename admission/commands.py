@@ -6,6 +6,7 @@ Exit codes: 0 nothing would be denied, 1 something would be denied, 2 error.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable, Mapping
 from enum import StrEnum
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from modelward.admission.cluster import controlled_by_workload, list_workloads, namespace_labels
 from modelward.admission.config import WebhookConfig, load_webhook_config
@@ -33,11 +35,17 @@ from modelward.admission.review.core import (
     review,
 )
 from modelward.engine.errors import Error
-from modelward.engine.verdicts.registry import open_registry
+from modelward.engine.verdicts.freshness import Freshness
+from modelward.engine.verdicts.keys import read_private_key
+from modelward.engine.verdicts.registry import check_registry_url, open_registry
+from modelward.engine.verdicts.signed import VerdictError, VerdictKeys
 
 admission_app = typer.Typer(help="Run the admission core without a cluster.", no_args_is_help=True)
 
 EXIT_ALLOW, EXIT_DENY = 0, 1
+#: The key ``vet`` signs with (as in ``modelward vet``) and the public key(s) checks trust.
+SIGNING_KEY_ENV = "MODELWARD_SIGNING_KEY"
+VERDICT_KEY_ENV = "MODELWARD_VERDICT_KEY"
 
 
 class ReportFormat(StrEnum):
@@ -53,8 +61,18 @@ RegistryOpt = Annotated[
     str | None,
     typer.Option(
         "--registry",
-        help="Verdict registry instead of the configured one: a SQLite path, sqlite:///PATH "
-        "or kubernetes://NAMESPACE.",
+        help="Verdict registry: sqlite:////ABS/PATH, sqlite:///REL/PATH, a file path or "
+        "kubernetes://NAMESPACE (default: the --config file's, else $MODELWARD_REGISTRY, else "
+        "$XDG_DATA_HOME/modelward/verdicts.db, as for vet and registry).",
+    ),
+]
+KeysOpt = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--key",
+        envvar=VERDICT_KEY_ENV,
+        help="Verdict public key(s) to trust instead of the configured verdict_keys (default "
+        "without either: the public half of $MODELWARD_SIGNING_KEY).",
     ),
 ]
 FormatOpt = Annotated[ReportFormat, typer.Option("--format", "-f", help="Report format.")]
@@ -69,12 +87,13 @@ def review_command(
         typer.Option("--namespace-labels", help="Labels of the request's namespace: k=v,k2=v2."),
     ] = None,
     registry: RegistryOpt = None,
+    key: KeysOpt = None,
 ) -> None:
     """Answer one AdmissionReview as the webhook would; print the response review."""
+    settings = _settings(config, registry, key)
     body = _read_bytes(review_file)
     parsed = parse_review(body)
     known = parse_labels(labels) if labels is not None else None
-    settings = load_webhook_config(config)
     labels_of = (lambda _namespace: known) if known is not None else None
     result = _run(settings, registry, lambda env: [review(parsed, env)], namespace_labels=labels_of)
     typer.echo(_dump(result[0].response))
@@ -90,10 +109,14 @@ def check_command(
     ] = None,
     output: FormatOpt = ReportFormat.table,
     registry: RegistryOpt = None,
+    key: KeysOpt = None,
 ) -> None:
-    """Review every workload of a manifest as a CREATE; exit 1 if any would be denied."""
+    """Review every workload of a manifest as a CREATE; exit 1 if any would be denied.
+
+    The registry and keys resolve as for ``vet`` and ``registry show``: verdicts published with
+    the defaults are found here with the defaults."""
+    settings = _settings(config, registry, key)
     objects = load_manifest(manifest)
-    settings = load_webhook_config(config)
 
     def decide(env: AdmissionEnv) -> list[ReviewResult]:
         results = []
@@ -132,6 +155,8 @@ def audit_command(
     if namespace is not None and all_namespaces:
         raise Error("--namespace and --all-namespaces exclude each other")
     settings = load_webhook_config(config)
+    if registry is not None:
+        check_registry_url(registry)
     client = _cluster_client(settings, kubeconfig)
     objects = [
         obj
@@ -176,11 +201,41 @@ def _run(
 ) -> list[ReviewResult]:
     if candidates is None and registry is not None:
         candidates = open_registry(registry).candidates
-    env, close = build_env(settings, candidates=candidates, namespace_labels=namespace_labels)
+    keys = None if settings.verdict_keys else _signing_key_trust(settings)
+    env, close = build_env(
+        settings, candidates=candidates, keys=keys, namespace_labels=namespace_labels
+    )
     try:
         return decide(env)
     finally:
         close()
+
+
+def _settings(config: Path | None, registry: str | None, keys: list[Path] | None) -> WebhookConfig:
+    """The configuration with ``--key`` applied; a bad ``--registry`` fails here, first."""
+    if registry is not None:
+        check_registry_url(registry)
+    settings = load_webhook_config(config)
+    if keys:
+        settings = settings.model_copy(update={"verdict_keys": list(keys)})
+    return settings
+
+
+def _signing_key_trust(settings: WebhookConfig) -> VerdictKeys | None:
+    """With no key configured: trust the public half of $MODELWARD_SIGNING_KEY (the key
+    ``vet`` signs with), so "vet --publish, then admission check" works with the defaults."""
+    path = os.environ.get(SIGNING_KEY_ENV)
+    if not path:
+        return None
+    try:
+        public = read_private_key(Path(path)).public_key()
+    except VerdictError as exc:
+        typer.echo(f"note: no verdict key trusted ({exc}); pass --key PUB", err=True)
+        return None
+    pem = public.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+    typer.echo(f"note: trusting the verdicts signed by ${SIGNING_KEY_ENV} ({path})", err=True)
+    freshness = Freshness(settings.verdict_freshness.max_age)
+    return VerdictKeys.from_pems([pem], freshness=freshness)
 
 
 def _report(results: list[ReviewResult], output: ReportFormat) -> None:

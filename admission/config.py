@@ -10,7 +10,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from modelward.admission.errors import ConfigError
+from modelward.engine.errors import PolicyError, yaml_problem
 from modelward.engine.verdicts.freshness import MAX_MARKS, parse_max_age
+from modelward.engine.verdicts.registry import default_registry_url
 
 Mode = Literal["enforce", "warn", "dry-run"]
 MAX_REFERENCES = 32
@@ -26,7 +28,9 @@ class RegistryConfig(_Strict):
     """Where signed verdicts are looked up."""
 
     type: Literal["sqlite", "kubernetes"] = "sqlite"
-    path: Path = Path("verdicts.db")  # sqlite
+    # sqlite; None: the default registry of every command ($MODELWARD_REGISTRY, else
+    # $XDG_DATA_HOME/modelward/verdicts.db)
+    path: Path | None = None
     namespace: str = "modelward"  # kubernetes: where ModelVerdict resources live
 
 
@@ -93,7 +97,7 @@ def load_webhook_config(path: Path | None) -> WebhookConfig:
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read the webhook configuration: {exc.strerror}") from exc
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+        raise ConfigError(yaml_problem(str(path), exc)) from None
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
@@ -105,7 +109,36 @@ def load_webhook_config(path: Path | None) -> WebhookConfig:
             f"{'.'.join(str(p) for p in e['loc']) or '(top)'}: {e['msg']}" for e in exc.errors()
         )
         raise ConfigError(f"{path}: invalid webhook configuration: {problems}") from exc
-    return _relative_to(config, path.parent)
+    config = _relative_to(config, path.parent)
+    if config.data is not None:
+        _check_policy_data(config.policies, config.data, path)
+    return config
+
+
+def _check_policy_data(policies: Path | None, data: Path, path: Path) -> None:
+    """The ``data:`` file is schema-checked when the configuration loads, as for the CLI.
+
+    A bundle that cannot load is reported when the policies load (it may not be mounted yet).
+    """
+    from modelward.engine.policy.bundle import PolicyBundle, apply_data
+
+    try:
+        bundle = PolicyBundle.load(policies)
+    except PolicyError:
+        return
+    try:
+        apply_data(bundle, data)
+    except PolicyError as exc:
+        raise ConfigError(f"{path}: data: {exc.diagnostics()}") from None
+
+
+def registry_url(config: WebhookConfig) -> str:
+    """The configured registry as a URL: ``kubernetes://NAMESPACE``, the SQLite path, or (no
+    path) the default registry every command uses."""
+    settings = config.registry
+    if settings.type == "kubernetes":
+        return f"kubernetes://{settings.namespace}"
+    return str(settings.path) if settings.path is not None else default_registry_url()
 
 
 def _relative_to(config: WebhookConfig, base: Path) -> WebhookConfig:
@@ -120,7 +153,7 @@ def _relative_to(config: WebhookConfig, base: Path) -> WebhookConfig:
         if value is not None and not value.is_absolute():
             update[name] = fix(value)
     update["verdict_keys"] = [p if p.is_absolute() else base / p for p in config.verdict_keys]
-    if not config.registry.path.is_absolute():
+    if config.registry.path is not None and not config.registry.path.is_absolute():
         registry_path = base / config.registry.path
         update["registry"] = config.registry.model_copy(update={"path": registry_path})
     if config.audit_log not in (None, "-") and not Path(config.audit_log).is_absolute():

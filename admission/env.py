@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from modelward.admission.config import WebhookConfig
+from modelward.admission.config import WebhookConfig, registry_url
 from modelward.admission.lookupcache import FileLookupCache
 from modelward.admission.review.core import AdmissionEnv
 from modelward.admission.review.parts import EvaluateJson, PartEvaluation
@@ -19,7 +19,7 @@ from modelward.engine.policy.bundle import PolicyBundle, load_bundle
 from modelward.engine.policy.evaluators.factory import close_evaluator, make_evaluator
 from modelward.engine.policy.parts import split_problem
 from modelward.engine.verdicts.freshness import Freshness, HighWaterMarks
-from modelward.engine.verdicts.registry import RegistryUnavailable, open_registry
+from modelward.engine.verdicts.registry import RegistryUnavailable, open_registry, sqlite_path
 from modelward.engine.verdicts.registry.newest import NewestVerdictLookup
 from modelward.engine.verdicts.signed import SignedVerdict, VerdictKeys
 
@@ -81,17 +81,19 @@ def sqlite_lookup(config: WebhookConfig, keys: VerdictKeys) -> Lookup:
     """The webhook's SQLite lookup: newest verified verdict, answers kept while the file is
     unchanged (``FileLookupCache``); ``keys`` judges freshness on every review."""
     candidates = registry_candidates(config)
-    return FileLookupCache(NewestVerdictLookup(candidates, keys), config.registry.path)
+    url = registry_url(config)
+    path = sqlite_path(url)
+    if path is None:
+        raise RegistryUnavailable(f"{url}: not a SQLite registry")
+    return FileLookupCache(NewestVerdictLookup(candidates, keys), path)
 
 
 def registry_candidates(config: WebhookConfig) -> Candidates:
     """``candidates`` of the configured registry (SQLite file, or ModelVerdict resources)."""
-    registry_config = config.registry
-    if registry_config.type == "sqlite":
-        return open_registry(str(registry_config.path)).candidates
-    client = _api_client(config)
-    url = f"kubernetes://{registry_config.namespace}"
-    return open_registry(url, api_client=client).candidates
+    url = registry_url(config)
+    if config.registry.type == "sqlite":
+        return open_registry(url).candidates
+    return open_registry(url, api_client=_api_client(config)).candidates
 
 
 def _api_client(config: WebhookConfig) -> Any:

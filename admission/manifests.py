@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from modelward.engine.errors import Error
+from modelward.engine.errors import Error, yaml_detail
 
 REVIEW_API_VERSION = "admission.k8s.io/v1"
 MAX_LIST_DEPTH = 8
@@ -34,7 +34,8 @@ def load_manifest(path: Path) -> list[tuple[int, dict[str, Any]]]:
             if document is not None:
                 objects.extend((number, obj) for obj in _objects(path, number, document))
     except yaml.YAMLError as exc:
-        raise ManifestError(f"{path}: document {number + 1}: not valid YAML: {exc}") from None
+        detail = yaml_detail(exc)
+        raise ManifestError(f"{path}: document {number + 1}: not valid YAML: {detail}") from None
     return objects
 
 

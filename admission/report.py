@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 from modelward.admission.review.core import ReviewResult
 
 COLUMNS = ("WORKLOAD", "CONTAINER", "MODEL", "DECISION", "POLICIES")
+REASON_WIDTH = 100
 
 
 @dataclass(frozen=True)
@@ -62,17 +64,34 @@ def would_deny(results: Sequence[ReviewResult]) -> bool:
 
 
 def render_table(results: Sequence[ReviewResult]) -> str:
+    """The table, then why each denied workload is denied, then a count."""
     lines = [row.cells() for result in results for row in rows(result)]
     denied = sum(bool(r.audit.get("would_deny")) for r in results)
     summary = f"{len(results)} workloads, {denied} would be denied"
+    why = reasons(results)
     if not lines:
-        return f"no model references found; {summary}\n"
+        return "\n".join([*why, f"no model references found; {summary}"]) + "\n"
     widths = [max(len(c[i]) for c in [COLUMNS, *lines]) for i in range(len(COLUMNS) - 1)]
     text = [
         "  ".join([*(c.ljust(w) for c, w in zip(cells, widths, strict=False)), cells[-1]])
         for cells in [COLUMNS, *lines]
     ]
-    return "\n".join(text) + f"\n{summary}\n"
+    if why:
+        text += ["", *why, ""]
+    return "\n".join([*text, summary]) + "\n"
+
+
+def reasons(results: Sequence[ReviewResult]) -> list[str]:
+    """Why each workload that would be denied is denied (the webhook's deny message)."""
+    out: list[str] = []
+    for result in results:
+        message = result.audit.get("message")
+        if result.audit.get("would_deny") and message:
+            out += textwrap.wrap(
+                str(message), REASON_WIDTH, initial_indent="  ", subsequent_indent="    ",
+                break_on_hyphens=False,
+            )  # fmt: skip
+    return ["why denied:", *out] if out else []
 
 
 def render_json(results: Sequence[ReviewResult]) -> str:

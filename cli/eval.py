@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -10,7 +11,7 @@ import typer
 from pydantic import ValidationError
 
 from modelward.cli.exit import OUTCOME_EXIT
-from modelward.cli.formats import RENDERERS
+from modelward.cli.formats import write_report
 from modelward.cli.options import (
     DataOpt,
     Engine,
@@ -20,7 +21,9 @@ from modelward.cli.options import (
     OutputFormat,
     OutputOpt,
     PolicyOpt,
-    write_output,
+    QuietOpt,
+    SummaryOpt,
+    engine_name,
 )
 from modelward.engine.errors import Error
 from modelward.engine.facts import Facts
@@ -33,7 +36,9 @@ def eval_command(
     input_file: Annotated[
         Path,
         typer.Option(
-            "--input", "-i", help="Facts JSON (from `modelward facts` or `scan --format json`)."
+            "--input",
+            "-i",
+            help="Facts JSON (from `modelward facts` or `scan --format json`); - reads stdin.",
         ),
     ],
     output_format: FormatOpt = OutputFormat.table,
@@ -42,27 +47,31 @@ def eval_command(
     engine: EngineOpt = Engine.embedded,
     opa_url: OpaUrlOpt = None,
     output: OutputOpt = None,
+    quiet: QuietOpt = False,
+    summary: SummaryOpt = False,
 ) -> None:
     """Evaluate the policies on saved facts; exit 0 allow, 1 deny, 2 error."""
     facts, context = read_input(input_file)
     bundle = load_bundle(policy, data)
-    evaluator = make_evaluator(engine.value, opa_url)
+    evaluator = make_evaluator(engine_name(engine, opa_url), opa_url)
     try:
         decision = evaluator.evaluate(bundle, policy_input(facts, context))
     finally:
         close_evaluator(evaluator)
-    write_output(RENDERERS[output_format.value](facts, decision), output)
+    write_report(facts, decision, output_format.value, output, quiet=quiet, summary=summary)
     raise typer.Exit(OUTCOME_EXIT[decision.outcome])
 
 
 def read_input(path: Path) -> tuple[Facts, dict[str, Any] | None]:
     """Accept a facts object, a scan report ``{"facts", "decision"}``, or a policy input."""
+    stdin = str(path) == "-"
+    name = "stdin" if stdin else str(path)
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
+        document = json.loads(sys.stdin.read() if stdin else path.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise Error(f"{path}: {exc.strerror or exc}") from None
+        raise Error(f"{name}: {exc.strerror or exc}") from None
     except ValueError as exc:
-        raise Error(f"{path}: not JSON: {exc}") from None
+        raise Error(f"{name}: not JSON: {exc}") from None
     context = None
     if isinstance(document, dict) and "facts" in document:
         document = document["facts"]
@@ -73,4 +82,4 @@ def read_input(path: Path) -> tuple[Facts, dict[str, Any] | None]:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
-        raise Error(f"{path}: not a facts document: {where}: {first['msg']}") from None
+        raise Error(f"{name}: not a facts document: {where}: {first['msg']}") from None

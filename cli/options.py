@@ -35,10 +35,36 @@ DataOpt = Annotated[
 ]
 EngineOpt = Annotated[Engine, typer.Option("--engine", "-e", help="Rego engine.")]
 OpaUrlOpt = Annotated[
-    str | None, typer.Option("--opa-url", help="Use the OPA server at URL (with --engine opa).")
+    str | None, typer.Option("--opa-url", help="Use the OPA server at URL (implies --engine opa).")
 ]
+QuietOpt = Annotated[
+    bool, typer.Option("--quiet", "-q", help="Print only the decision (the exit code says it too).")
+]
+SummaryOpt = Annotated[
+    bool, typer.Option("--summary", help="Print only the decision and a one-line summary.")
+]
+
+
+def writable_output(output: Path | None) -> Path | None:
+    """``--output`` is checked before any work: its folder must exist and it is no folder."""
+    if output is None:
+        return None
+    folder = output.parent
+    if not folder.is_dir():
+        raise typer.BadParameter(f"{output}: the folder {folder} does not exist")
+    if output.is_dir():
+        raise typer.BadParameter(f"{output} is a folder; name a file")
+    return output
+
+
 OutputOpt = Annotated[
-    Path | None, typer.Option("--output", "-o", help="Write the report to FILE instead of stdout.")
+    Path | None,
+    typer.Option(
+        "--output",
+        "-o",
+        help="Write the report to FILE instead of stdout.",
+        callback=writable_output,
+    ),
 ]
 
 
@@ -66,6 +92,11 @@ TrustRootOpt = Annotated[
     ),
 ]
 BomOpt = Annotated[Path | None, typer.Option("--bom", help="CycloneDX ML-BOM for the model.")]
+
+
+def engine_name(engine: Engine, opa_url: str | None) -> str:
+    """The engine to use: ``--opa-url`` implies ``--engine opa``."""
+    return Engine.opa.value if opa_url else engine.value
 
 
 def signature_options(

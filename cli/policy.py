@@ -23,12 +23,20 @@ BundleArg = Annotated[
 
 
 @app.command("test")
-def test_command(bundle_dir: BundleArg = None, engine: EngineOpt = Engine.embedded) -> None:
-    """Run every test_ rule of the bundle's *_test.rego files; exit 1 if any fails."""
+def test_command(
+    bundle_dir: BundleArg = None,
+    engine: EngineOpt = Engine.embedded,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="List every test, not only the failures.")
+    ] = False,
+) -> None:
+    """Run every test_ rule of the bundle's *_test.rego files; print the failures and a count;
+    exit 1 if any fails."""
     bundle = PolicyBundle.load(bundle_dir)
     results = run_rego_tests(bundle) if engine is Engine.embedded else run_opa_tests(bundle)
     for result in results:
-        typer.echo(_result_line(result))
+        if verbose or result.status != "pass":
+            typer.echo(_result_line(result))
     failed = sum(r.status != "pass" for r in results)
     typer.echo(f"{len(results) - failed} passed, {failed} failed")
     if not results:

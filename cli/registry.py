@@ -8,7 +8,6 @@ with ``--key``, ``show`` exits 0 only when admission would admit on the verdict 
 from __future__ import annotations
 
 import json
-import os
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -27,10 +26,14 @@ from modelward.cli.registry_view import (
 )
 from modelward.engine.errors import Error, InvalidReference
 from modelward.engine.refs import ModelRef
-from modelward.engine.verdicts.registry import OlderThanStored, Registry, open_registry
+from modelward.engine.verdicts.registry import (
+    REGISTRY_ENV,
+    OlderThanStored,
+    Registry,
+    default_registry_url,
+    open_registry,
+)
 from modelward.engine.verdicts.signed import SignedVerdict, VerdictError, VerdictKeys
-
-REGISTRY_ENV = "MODELWARD_REGISTRY"
 
 registry_app = typer.Typer(help="The verdict registry.", no_args_is_help=True)
 
@@ -45,8 +48,8 @@ RegistryOpt = Annotated[
     typer.Option(
         "--registry",
         envvar=REGISTRY_ENV,
-        help="sqlite:///PATH, a file path, or kubernetes://NAMESPACE "
-        "(default: $XDG_DATA_HOME/modelward/verdicts.db).",
+        help="sqlite:////ABS/PATH, sqlite:///REL/PATH, a file path, or kubernetes://NAMESPACE "
+        "(default: $MODELWARD_REGISTRY, else $XDG_DATA_HOME/modelward/verdicts.db).",
     ),
 ]
 ListFormatOpt = Annotated[ListFormat, typer.Option("--format", "-f", help="Output format.")]
@@ -55,21 +58,15 @@ TrustKeysOpt = Annotated[
     list[Path] | None,
     typer.Option(
         "--key",
+        envvar="MODELWARD_VERDICT_KEY",
         help="Verdict public key(s) admission trusts: check signatures and say whether admission "
         "would admit (without it, every field shown is unverified).",
     ),
 ]
 
 
-def default_registry_url() -> str:
-    """$MODELWARD_REGISTRY, else $XDG_DATA_HOME (or ~/.local/share)/modelward/verdicts.db."""
-    if os.environ.get(REGISTRY_ENV):
-        return os.environ[REGISTRY_ENV]
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return str(Path(base) / "modelward" / "verdicts.db")
-
-
 def registry_for(url: str | None) -> Registry:
+    """The registry at ``url``, else the default every command uses (``default_registry_url``)."""
     return open_registry(url or default_registry_url())
 
 

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from modelward.cli.exit import OUTCOME_EXIT
-from modelward.cli.formats import RENDERERS
+from modelward.cli.formats import write_report
 from modelward.cli.options import (
     BomOpt,
     ChainOpt,
@@ -22,10 +22,13 @@ from modelward.cli.options import (
     OutputFormat,
     OutputOpt,
     PolicyOpt,
+    QuietOpt,
     SignatureOpt,
+    SummaryOpt,
     TrustRootOpt,
     collect_options,
     dump_json,
+    engine_name,
     signature_options,
     write_output,
 )
@@ -56,18 +59,20 @@ def scan_command(
     issuer: IssuerOpt = None,
     trust_root: TrustRootOpt = None,
     bom: BomOpt = None,
+    quiet: QuietOpt = False,
+    summary: SummaryOpt = False,
 ) -> None:
     """Collect facts about MODEL, evaluate the policies; exit 0 allow, 1 deny, 2 error."""
     bundle = load_bundle(policy, data)
     sig = signature_options(signature, key, certificate_chain, identity, issuer, trust_root)
     options = collect_options(bundle, sig, bom)
-    evaluator = make_evaluator(engine.value, opa_url)
+    evaluator = make_evaluator(engine_name(engine, opa_url), opa_url)
     try:
         facts = collect(model, options)
         decision = decide(facts, bundle, evaluator)
     finally:
         close_evaluator(evaluator)
-    write_output(RENDERERS[output_format.value](facts, decision), output)
+    write_report(facts, decision, output_format.value, output, quiet=quiet, summary=summary)
     raise typer.Exit(OUTCOME_EXIT[decision.outcome])
 
 

@@ -30,7 +30,7 @@ from modelward.cli.options import (
     signature_options,
     write_output,
 )
-from modelward.cli.registry import RegistryOpt, default_registry_url, registry_app
+from modelward.cli.registry import RegistryOpt, registry_app
 from modelward.cli.scan import ModelArg, collect
 from modelward.engine.pipeline import decide
 from modelward.engine.policy.bundle import load_bundle
@@ -49,7 +49,11 @@ from modelward.engine.verdicts.keys import (
     write_keypair,
 )
 from modelward.engine.verdicts.keys import key_id as public_key_id
-from modelward.engine.verdicts.registry import open_registry
+from modelward.engine.verdicts.registry import (
+    check_registry_url,
+    default_registry_url,
+    open_registry,
+)
 from modelward.engine.verdicts.signed import (
     SignedVerdict,
     Verdict,
@@ -160,6 +164,8 @@ def vet_command(
     private_key = read_private_key(signing_key)
     recorded = ModelRef.parse(reference or model)
     registry_url = registry or default_registry_url()
+    if publish:
+        check_registry_url(registry_url, writing=True)
     target = open_registry(registry_url) if publish else None
     bundle = load_bundle(policy, data)
     lifetime = _max_age(max_age, bundle.config.get(MAX_AGE_CONFIG))

@@ -47,3 +47,24 @@ class PolicyError(Error):
 
 class EvaluationError(Error):
     """The policy engine failed; the decision is ``error``, never ``allow``."""
+
+
+def yaml_problem(origin: str, exc: Exception) -> str:
+    """A YAML error as ``origin:line:column: invalid YAML: problem``, naming the real file
+    (PyYAML's own text says ``"<unicode string>"``)."""
+    mark = getattr(exc, "problem_mark", None)
+    where = f"{origin}:{mark.line + 1}:{mark.column + 1}" if mark is not None else origin
+    return f"{where}: invalid YAML: {_yaml_text(exc)}"
+
+
+def yaml_detail(exc: Exception) -> str:
+    """``line L, column C: problem`` of a YAML error, without PyYAML's ``"<unicode string>"``."""
+    mark = getattr(exc, "problem_mark", None)
+    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+    return where + _yaml_text(exc)
+
+
+def _yaml_text(exc: Exception) -> str:
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0] or type(exc).__name__
+    context = getattr(exc, "context", None)
+    return problem + (f" ({context})" if context else "")

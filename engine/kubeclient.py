@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from modelward.engine.errors import Error
+from modelward.engine.extras import requires
 
 if TYPE_CHECKING:
     from kubernetes.client import ApiClient
@@ -53,7 +54,8 @@ def kubeconfig_location(kubeconfig: Path | None = None) -> str | None:
 
 
 def _in_cluster() -> ApiClient:
-    from kubernetes import client, config
+    with requires("kubernetes", "Kubernetes access"):
+        from kubernetes import client, config
 
     configuration = client.Configuration()
     try:
@@ -64,7 +66,8 @@ def _in_cluster() -> ApiClient:
 
 
 def _from_kubeconfig(location: str) -> ApiClient:
-    from kubernetes import config
+    with requires("kubernetes", "Kubernetes access"):
+        from kubernetes import config
 
     try:
         api: ApiClient = config.new_client_from_config(config_file=location)  # type: ignore[no-untyped-call]

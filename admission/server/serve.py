@@ -19,6 +19,7 @@ import typer
 
 from modelward.admission.errors import ConfigError
 from modelward.admission.server.limits import ServerLimits
+from modelward.engine.extras import requires
 
 webhook_app = typer.Typer(help="Run the Kubernetes admission webhook.", no_args_is_help=True)
 
@@ -95,11 +96,12 @@ def serve_command(
     The certificate and key are reloaded when their files change. SIGTERM or SIGINT stops
     accepting connections and lets the reviews in flight finish.
     """
-    from modelward.admission.config import load_webhook_config
-    from modelward.admission.server.app import WebhookApp
-    from modelward.admission.server.audit_log import open_audit_log
-    from modelward.admission.server.certreload import CertReloader
-    from modelward.admission.server.service import AdmissionService
+    with requires("webhook", "modelward webhook serve"):
+        from modelward.admission.config import load_webhook_config
+        from modelward.admission.server.app import WebhookApp
+        from modelward.admission.server.audit_log import open_audit_log
+        from modelward.admission.server.certreload import CertReloader
+        from modelward.admission.server.service import AdmissionService
 
     _logging()
     settings = load_webhook_config(config)
@@ -133,11 +135,12 @@ def _server(
     app: Any, context: ssl.SSLContext, host: str, ports: tuple[int, int | None], deadline: float
 ) -> Any:
     """uvicorn with the guarded listeners and protocol on ``ports`` (webhook, metrics)."""
-    import uvicorn
+    with requires("webhook", "modelward webhook serve"):
+        import uvicorn
 
-    from modelward.admission.server.httpguard import GuardedProtocol
+        from modelward.admission.server.httpguard import GuardedProtocol
+        from modelward.admission.server.listener import GuardedServer, Listener, Slot, bind
     from modelward.admission.server.limits import METRICS_CONNECTIONS
-    from modelward.admission.server.listener import GuardedServer, Listener, Slot, bind
 
     limits: ServerLimits = app.limits
     config = uvicorn.Config(

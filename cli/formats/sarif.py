@@ -1,10 +1,16 @@
-"""``--format sarif``: SARIF 2.1.0 for code-scanning dashboards."""
+"""``--format sarif``: SARIF 2.1.0 for code-scanning dashboards.
+
+Each finding is one result: a scan finding that a policy rule restates is reported under that
+rule (with the scan finding's id, severity and location); the others under their own id. A
+finding inside an archive is located at the member, a ``run.artifacts`` child of its file.
+"""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
+from modelward.cli.formats.table import unreported
 from modelward.engine import __version__
 from modelward.engine.decision import Decision, PolicyFinding
 from modelward.engine.facts import Facts, Finding
@@ -15,9 +21,11 @@ LEVELS = {"critical": "error", "high": "error", "medium": "warning", "low": "not
 
 def render_sarif(facts: Facts, decision: Decision) -> str:
     rules: dict[str, dict[str, Any]] = {}
-    results = [_scan_result(f, rules) for f in facts.scan.findings]
-    results += [_policy_result(f, "error", rules, facts) for f in decision.deny]
-    results += [_policy_result(f, "warning", rules, facts) for f in decision.warn]
+    artifacts = Artifacts()
+    by_msg = {f"{f.message} [{f.id}]": f for f in facts.scan.findings}
+    results = [_scan_result(f, rules, artifacts) for f in unreported(facts, decision)]
+    for level, findings in (("error", decision.deny), ("warning", decision.warn)):
+        results += [_policy_result(f, level, rules, artifacts, facts, by_msg) for f in findings]
     document = {
         "$schema": SARIF_SCHEMA,
         "version": "2.1.0",
@@ -31,6 +39,7 @@ def render_sarif(facts: Facts, decision: Decision) -> str:
                         "rules": list(rules.values()),
                     }
                 },
+                "artifacts": artifacts.entries,
                 "results": results,
                 "properties": {"outcome": decision.outcome, "subject": facts.subject.ref},
             }
@@ -39,7 +48,40 @@ def render_sarif(facts: Facts, decision: Decision) -> str:
     return json.dumps(document, indent=2) + "\n"
 
 
-def _scan_result(f: Finding, rules: dict[str, dict[str, Any]]) -> dict[str, Any]:
+class Artifacts:
+    """``run.artifacts``: each file once, and each archive member as a child of its file."""
+
+    def __init__(self) -> None:
+        self.entries: list[dict[str, Any]] = []
+        self._index: dict[tuple[str, str | None], int] = {}
+
+    def location(self, file: str, member: str | None) -> dict[str, Any]:
+        """The artifactLocation of ``member`` inside ``file`` (or of ``file`` itself)."""
+        return {"uri": member or file, "index": self._add(file, member)}
+
+    def _add(self, file: str, member: str | None) -> int:
+        key = (file, member)
+        if key not in self._index:
+            entry: dict[str, Any] = {"location": {"uri": member or file}}
+            if member:
+                entry["parentIndex"] = self._add(file, None)
+                entry["roles"] = ["analysisTarget"]
+            self._index[key] = len(self.entries)
+            self.entries.append(entry)
+        return self._index[key]
+
+
+def _physical(f: Finding, artifacts: Artifacts) -> dict[str, Any]:
+    """Where ``f`` is: the archive member when it is inside one, with its byte offset."""
+    location: dict[str, Any] = {"artifactLocation": artifacts.location(f.file or ".", f.member)}
+    if f.offset is not None:
+        location["region"] = {"byteOffset": f.offset}
+    return location
+
+
+def _scan_result(
+    f: Finding, rules: dict[str, dict[str, Any]], artifacts: Artifacts
+) -> dict[str, Any]:
     rules.setdefault(
         f.id,
         {
@@ -56,17 +98,19 @@ def _scan_result(f: Finding, rules: dict[str, dict[str, Any]]) -> dict[str, Any]
         "message": {"text": f.message},
     }
     if f.file:
-        location: dict[str, Any] = {"artifactLocation": {"uri": f.file}}
-        if f.offset is not None:
-            location["region"] = {"byteOffset": f.offset}
-        result["locations"] = [{"physicalLocation": location}]
+        result["locations"] = [{"physicalLocation": _physical(f, artifacts)}]
     if f.member:
-        result["properties"] = {"member": f.member}
+        result["properties"] = {"file": f.file, "member": f.member}
     return result
 
 
 def _policy_result(
-    f: PolicyFinding, level: str, rules: dict[str, dict[str, Any]], facts: Facts
+    f: PolicyFinding,
+    level: str,
+    rules: dict[str, dict[str, Any]],
+    artifacts: Artifacts,
+    facts: Facts,
+    by_msg: dict[str, Finding],
 ) -> dict[str, Any]:
     rules.setdefault(
         f.id,
@@ -78,10 +122,20 @@ def _policy_result(
             "properties": {"severity": f.severity, "policy": f.policy, "source": "policy"},
         },
     )
-    target = facts.files[0].path if len(facts.files) == 1 else "."
-    return {
+    scan = by_msg.get(f.msg)  # the scan finding this result restates, if any
+    if scan is not None and scan.file:
+        physical = _physical(scan, artifacts)
+    else:
+        target = facts.files[0].path if len(facts.files) == 1 else "."
+        physical = {"artifactLocation": artifacts.location(target, None)}
+    result: dict[str, Any] = {
         "ruleId": f.id,
         "level": level,
         "message": {"text": f.msg},
-        "locations": [{"physicalLocation": {"artifactLocation": {"uri": target}}}],
+        "locations": [{"physicalLocation": physical}],
     }
+    if scan is not None:
+        result["properties"] = {"finding": scan.id, "severity": scan.severity}
+        if scan.member:
+            result["properties"] |= {"file": scan.file, "member": scan.member}
+    return result

@@ -14,8 +14,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO, Final
 
-from modelward.engine.bom.cyclonedx import validate
-from modelward.engine.bom.read import read_bom
 from modelward.engine.collectors import CollectContext
 from modelward.engine.collectors.hashes import Hashes
 from modelward.engine.errors import Error
@@ -53,6 +51,9 @@ class BomCollector:
         version = document.get("specVersion")
         if not isinstance(version, str):
             return _invalid(name, "specVersion: missing or not a string", fmt="CycloneDX")
+        from modelward.engine.bom.cyclonedx import validate  # only for a model that has a BOM
+        from modelward.engine.bom.read import read_bom
+
         errors = validate(raw, version)
         content = read_bom(document)
         return BomFacts(

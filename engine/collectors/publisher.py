@@ -7,9 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from modelward.engine.collectors import CollectContext, CollectorSkipped
-from modelward.engine.collectors.lookalike import WELL_KNOWN_PUBLISHERS, lookalike_of
 from modelward.engine.facts import HubFileIssue, HubScan, PublisherFacts
-from modelward.engine.resolvers.hf.integrity import hub_mismatches
 from modelward.engine.source import ModelSource
 
 
@@ -20,6 +18,9 @@ class PublisherCollector:
         hub = source.metadata.get("hub")
         if not isinstance(hub, Mapping):
             raise CollectorSkipped("not a hub model")
+        from modelward.engine.collectors.lookalike import WELL_KNOWN_PUBLISHERS, lookalike_of
+        from modelward.engine.resolvers.hf.integrity import hub_mismatches
+
         repo = _text(hub.get("repo")) or source.ref.location
         org = repo.split("/", 1)[0] if "/" in repo else None
         author = _text(hub.get("author")) or org

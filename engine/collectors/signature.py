@@ -9,15 +9,17 @@ trust roots) make the collector fail.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from modelward.engine.collectors import CollectContext, SignatureOptions
 from modelward.engine.collectors.hashes import Hashes
+from modelward.engine.extras import requires
 from modelward.engine.facts import FileFacts, SignatureFacts
 from modelward.engine.signatures import SignatureConfigError
-from modelward.engine.signatures.coverage import ModelFiles, judge
-from modelward.engine.signatures.verify import requested_method, verify_bundle_file
 from modelward.engine.source import ModelSource
+
+if TYPE_CHECKING:
+    from modelward.engine.signatures.coverage import ModelFiles
 
 DEFAULT_SIGNATURE: Final = "model.sig"
 
@@ -27,10 +29,19 @@ class SignatureCollector:
 
     def collect(self, source: ModelSource, ctx: CollectContext) -> SignatureFacts:
         options = ctx.options.signature
-        requested_method(options)
+        if options != SignatureOptions():  # the defaults are always a valid request
+            with requires("signing", "signature verification"):
+                from modelward.engine.signatures.verify import requested_method
+
+            requested_method(options)
         located = locate_signature(source, options)
         if located is None:
             return SignatureFacts(present=False)
+        # Verification (cryptography, sigstore) is imported only for a model that is signed.
+        with requires("signing", "signature verification"):
+            from modelward.engine.signatures.coverage import judge
+            from modelward.engine.signatures.verify import verify_bundle_file
+
         path, inside = located
         return judge(verify_bundle_file(path, options), model_files(source, ctx, inside))
 
@@ -63,6 +74,8 @@ def model_files(source: ModelSource, ctx: CollectContext, signature: str | None)
     paths = {f.path: f.real for f in source.files if f.path != signature}
     digests = hashes.files if isinstance(hashes, Hashes) else None
     single = source.files[0].path if source.single_file and source.files else None
+    from modelward.engine.signatures.coverage import ModelFiles
+
     return ModelFiles(
         paths=paths,
         digests=digests,

@@ -12,7 +12,7 @@ import pickletools
 import re
 import struct
 from dataclasses import dataclass
-from typing import BinaryIO, Final
+from typing import Final, Protocol
 
 MAX_OPS: Final = 4096
 MAX_LINE: Final = 1 << 16
@@ -29,6 +29,14 @@ _LENGTHS: Final = {
     pickletools.TAKEN_FROM_ARGUMENT4U: ("<I", 4),
     pickletools.TAKEN_FROM_ARGUMENT8U: ("<Q", 8),
 }
+
+
+class Readable(Protocol):
+    """What the walk reads from: a binary file, or a mapped file."""
+
+    def seek(self, pos: int, /) -> object: ...
+
+    def read(self, size: int, /) -> bytes: ...
 
 
 @dataclass(frozen=True)
@@ -80,7 +88,7 @@ class _Stack:
 
 
 class _Reader:
-    def __init__(self, fp: BinaryIO, size: int) -> None:
+    def __init__(self, fp: Readable, size: int) -> None:
         self.fp, self.size, self.pos = fp, size, 0
 
     def read(self, count: int) -> bytes:
@@ -103,7 +111,7 @@ class _Reader:
         return chunk[:end]
 
 
-def probe(fp: BinaryIO, size: int, start: int = 0) -> Probe:
+def probe(fp: Readable, size: int, start: int = 0) -> Probe:
     """Walk the opcodes from ``start`` until STOP, an error, or ``MAX_OPS``."""
     reader, stack = _Reader(fp, size), _Stack()
     reader.pos = start

@@ -15,7 +15,14 @@ from typing import Any
 
 import yaml
 
-from modelward.engine.errors import PolicyError
+from modelward.engine.errors import PolicyError, yaml_problem
+from modelward.engine.policy.config_schema import (
+    ConfigTypes,
+    check_config,
+    config_schema,
+    config_types,
+    declared_types,
+)
 
 RULE_HEAD = re.compile(r"^(deny|warn)\s+contains\b", re.M)
 ENTRY_PACKAGE = re.compile(r"^package\s+modelward\.main\s*$", re.M)
@@ -44,6 +51,7 @@ class RuleMeta:
     policy: str
     location: str
     description: str = ""
+    config: tuple[tuple[str, tuple[str, ...]], ...] = ()  # METADATA custom.config
 
 
 @dataclass
@@ -54,6 +62,8 @@ class PolicyBundle:
     modules: list[RegoModule]
     config: dict[str, Any] = field(default_factory=dict)
     rules: dict[str, RuleMeta] = field(default_factory=dict)
+    #: The configuration keys the bundle knows and their JSON types (``config_schema``).
+    config_types: ConfigTypes = field(default_factory=dict)
 
     @property
     def policies(self) -> list[RegoModule]:
@@ -126,7 +136,14 @@ class PolicyBundle:
                         f"{meta.location}: rule id {meta.id!r} already used at {other}"
                     )
                 bundle.rules[meta.id] = meta
+        declared = {k: v for meta in bundle.rules.values() for k, v in meta.config}
+        sources = (m.source for m in bundle.policies)
+        bundle.config_types = config_types(bundle.config, sources, declared)
         return bundle
+
+    def config_schema(self) -> dict[str, Any]:
+        """The JSON Schema of this bundle's configuration (``modelward schema config``)."""
+        return config_schema(self.config_types, self.config)
 
 
 def _walk(node: Traversable, prefix: str) -> list[tuple[str, Traversable]]:
@@ -151,23 +168,34 @@ def _config(root: Traversable, name: str) -> dict[str, Any]:
 
 def load_bundle(path: Path | None, data: Path | None) -> PolicyBundle:
     """The bundle at ``path`` (or the built-in library) with ``data``'s top-level keys replacing
-    its config."""
+    its config; an unknown key or a value of the wrong type in ``data`` is a ``PolicyError``."""
     bundle = PolicyBundle.load(path)
     if data is not None:
-        try:
-            text = data.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise PolicyError(f"{data}: {exc.strerror or exc}") from None
-        bundle.config = {**bundle.config, **load_config_text(text, str(data))}
+        apply_data(bundle, data)
     return bundle
+
+
+def apply_data(bundle: PolicyBundle, data: Path) -> None:
+    """Replace ``bundle``'s config keys with ``data``'s, once they pass its schema."""
+    try:
+        text = data.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise PolicyError(f"{data}: cannot read the configuration: {exc.strerror or exc}") from None
+    values = load_config_text(text, str(data))
+    check_config(values, bundle.config_types, str(data))
+    bundle.config = {**bundle.config, **values}
+
+
+# libyaml's safe loader when PyYAML was built with it: the same documents, a fraction of the time.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def load_config_text(text: str, origin: str) -> dict[str, Any]:
     """Parse YAML or JSON configuration; the top level must be a mapping."""
     try:
-        value = yaml.safe_load(text)
+        value = yaml.load(text, Loader=_LOADER)  # noqa: S506 (a safe loader)
     except yaml.YAMLError as exc:
-        raise PolicyError(f"{origin}: invalid YAML: {exc}") from None
+        raise PolicyError(yaml_problem(origin, exc)) from None
     if value is None:
         return {}
     if not isinstance(value, dict):
@@ -213,7 +241,7 @@ def _metadata_block(lines: list[str], rule_line: int) -> dict[str, Any] | None:
         return None
     text = "\n".join(c[2:] if c.startswith("# ") else c[1:] for c in comments[1:])
     try:
-        value = yaml.safe_load(text)
+        value = yaml.load(text, Loader=_LOADER)  # noqa: S506 (a safe loader)
     except yaml.YAMLError:
         return None
     return value if isinstance(value, dict) else None
@@ -229,6 +257,7 @@ def _rule_meta(block: dict[str, Any], kind: str, path: str, location: str) -> Ru
     if custom["severity"] not in SEVERITIES:
         raise PolicyError(f"{location}: severity must be one of {', '.join(SEVERITIES)}")
     return RuleMeta(
+        config=tuple(declared_types(custom, location).items()),
         id=str(custom["id"]),
         kind=kind,
         description=" ".join(str(block.get("description") or "").split()),

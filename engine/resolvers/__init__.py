@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from modelward.engine.errors import UnsupportedReference
+from modelward.engine.extras import requires
 from modelward.engine.refs import ModelRef
 from modelward.engine.resolvers.local import LocalResolver
 from modelward.engine.source import ModelSource
@@ -16,7 +17,8 @@ def resolve(ref: ModelRef) -> ModelSource:
         return LocalResolver().resolve(ref)
     if ref.scheme == "hf":
         # huggingface_hub takes half a second to import; local scans never need it
-        from modelward.engine.resolvers.hf.resolver import HfResolver
+        with requires("hub", "hf:// references"):
+            from modelward.engine.resolvers.hf.resolver import HfResolver
 
         return HfResolver().resolve(ref)
     raise UnsupportedReference(ref.raw, ref.scheme)

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from modelward.engine.extras import requires
 from modelward.engine.signatures import SigningError
 from modelward.engine.signatures.material import Method
 
@@ -40,7 +41,8 @@ def sign_model(
     With ``signing_certificate`` the bundle carries the certificate and ``certificate_chain``
     (method ``certificate``); otherwise only a hint of the public key (method ``key``).
     """
-    from model_signing import hashing, signing  # slow to import: only when signing
+    with requires("signing", "signing a model"):
+        from model_signing import hashing, signing  # slow to import: only when signing
 
     if not model.is_dir():
         raise SigningError(f"{model}: not a model directory")

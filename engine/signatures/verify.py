@@ -18,6 +18,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.x509 import Certificate
 
 from modelward.engine.collectors import SignatureOptions
+from modelward.engine.extras import requires
 from modelward.engine.signatures import SignatureConfigError
 from modelward.engine.signatures.material import (
     MalformedBundle,
@@ -127,9 +128,10 @@ Check = Callable[[RawBundle], tuple[str, bytes, Signer]]
 def _prepare(method: Method, options: SignatureOptions) -> Check:
     """Load the trust material first, so that a bad option is an error, not a bad signature."""
     # Imported here: sigstore and model_signing are slow to import and most models are unsigned.
-    from model_signing._signing import sign_certificate, sign_ec_key
-    from sigstore.models import Bundle
-    from sigstore.verify import Verifier
+    with requires("signing", "verifying a model signature"):
+        from model_signing._signing import sign_certificate, sign_ec_key
+        from sigstore.models import Bundle
+        from sigstore.verify import Verifier
 
     if method == "key":
         key = options.key

@@ -6,15 +6,31 @@ package modelward.lib
 finding(rule_id, msg) := {
 	"id": rule_id,
 	"msg": msg,
-	"severity": object.get(_meta(rule_id), "severity", "high"),
-	"title": object.get(_meta(rule_id), "title", rule_id),
-	"remediation": object.get(_meta(rule_id), "remediation", ""),
-	"policy": object.get(_meta(rule_id), "policy", ""),
+	"severity": meta.severity,
+	"title": meta.title,
+	"remediation": meta.remediation,
+	"policy": meta.policy,
+} if {
+	meta := _rule_meta[rule_id]
+} else := {
+	"id": rule_id,
+	"msg": msg,
+	"severity": "high",
+	"title": rule_id,
+	"remediation": "",
+	"policy": "",
 }
 
-_meta(rule_id) := meta if {
-	meta := data.modelward.rules[rule_id]
-} else := {}
+# Every rule's metadata with its defaults, built once per evaluation: looking the metadata up
+# field by field for every finding dominated the evaluation of models with many findings.
+_rule_meta := {rule_id: {
+	"severity": object.get(meta, "severity", "high"),
+	"title": object.get(meta, "title", rule_id),
+	"remediation": object.get(meta, "remediation", ""),
+	"policy": object.get(meta, "policy", ""),
+} |
+	some rule_id, meta in data.modelward.rules
+}
 
 # Formats whose loaders can run code from the file itself.
 code_executing_formats := {
@@ -24,40 +40,10 @@ code_executing_formats := {
 
 severity_rank := {"info": 0, "low": 1, "medium": 2, "high": 3, "critical": 4}
 
-# Findings in one file above low severity (those a site accepted excepted).
-file_findings_above_low(path) := [f |
-	some f in input.model.scan.findings
-	f.file == path
-	severity_rank[f.severity] > 1
-	not f in {a | some a in input.model.scan.findings; accepted_import(a)}
-]
-
-# has_findings_above_low(path): a finding above low in the file that no site acceptance covers.
-# Policies test it in a rule body: the embedded engine mis-evaluates acceptance inside a
-# comprehension that another package reads.
-has_findings_above_low(path) if {
-	some f in input.model.scan.findings
-	f.file == path
-	severity_rank[f.severity] > 1
-	not accepted_import(f)
-}
-
 # Scan findings about one import the scanner has not reviewed (never one it knows is dangerous).
 import_finding_ids := {
 	"pickle.global.unknown", "pickle.call.unreviewed", "pickle.global.main_class",
 	"keras.custom_object", "skops.untrusted_type",
-}
-
-# accepted_import(f) holds when f is about an import a valid allowed_imports entry matches.
-accepted_import(f) if accepted_by(allowed_imports, f)
-
-# accepted_by(entries, f): the rule itself, on given entries (what the Rego tests exercise).
-accepted_by(entries, f) if {
-	f.id in import_finding_ids
-	is_string(f.symbol)
-	some entry in entries
-	valid_allowed_import(entry)
-	glob.match(entry.pattern, ["."], f.symbol)
 }
 
 # The configured entries, read directly rather than through config(): the embedded engine can
@@ -76,3 +62,47 @@ valid_allowed_import(entry) if {
 		trim_space(entry[key]) != ""
 	}
 }
+
+# accepted_import(f) holds when f is about an import a valid allowed_imports entry matches.
+accepted_import(f) if accepted_by(allowed_imports, f)
+
+# accepted_by(entries, f): the rule itself, on given entries (what the Rego tests exercise).
+accepted_by(entries, f) if {
+	f.id in import_finding_ids
+	is_string(f.symbol)
+	some entry in entries
+	valid_allowed_import(entry)
+	glob.match(entry.pattern, ["."], f.symbol)
+}
+
+# The rules below are computed once per evaluation instead of once per file or finding. Each
+# comes after every rule of this package it reads: when another package reads this package
+# as a whole, the embedded engine sees a rule of a package split over several files as
+# undefined if it is defined further down than the rule reading it.
+
+# The positions in input.model.scan.findings of the findings a site accepted (accepted_import).
+# Acceptance is tested in the body of a rule, not inside a comprehension: the embedded engine
+# mis-evaluates acceptance inside a comprehension that another package reads.
+accepted_finding_indexes contains i if {
+	some i, f in input.model.scan.findings
+	f.id in import_finding_ids
+	accepted_import(f)
+}
+
+# The files with a finding above low severity that no site acceptance covers.
+_paths_with_findings_above_low contains f.file if {
+	some i, f in input.model.scan.findings
+	severity_rank[f.severity] > 1
+	not i in accepted_finding_indexes
+}
+
+# has_findings_above_low(path): a finding above low in the file that no site acceptance covers.
+has_findings_above_low(path) if path in _paths_with_findings_above_low
+
+# Findings in one file above low severity (those a site accepted excepted).
+file_findings_above_low(path) := [f |
+	some i, f in input.model.scan.findings
+	f.file == path
+	severity_rank[f.severity] > 1
+	not i in accepted_finding_indexes
+]

@@ -28,3 +28,17 @@ test_has_findings_above_low_ignores_low_and_other_files if {
 	not lib.has_findings_above_low("a.pkl") with input as {"model": {"scan": {"findings": fs}}}
 	lib.has_findings_above_low("b.pkl") with input as {"model": {"scan": {"findings": fs}}}
 }
+
+test_accepted_imports_are_not_findings_above_low if {
+	fs := [
+		{"file": "a.pkl", "severity": "medium", "id": "pickle.global.unknown", "symbol": "acme.Net"},
+		{"file": "b.pkl", "severity": "medium", "id": "pickle.global.unknown", "symbol": "other.Net"},
+	]
+	m := {"model": {"scan": {"findings": fs}}}
+	cfg := {"allowed_imports": [{"pattern": "acme.*", "owner": "ml-platform", "reason": "our class"}]}
+	lib.accepted_finding_indexes == {0} with input as m with data.modelward.config as cfg
+	not lib.has_findings_above_low("a.pkl") with input as m with data.modelward.config as cfg
+	lib.has_findings_above_low("b.pkl") with input as m with data.modelward.config as cfg
+	lib.has_findings_above_low("a.pkl") with input as m with data.modelward.config as {}
+	count(lib.file_findings_above_low("a.pkl")) == 0 with input as m with data.modelward.config as cfg
+}

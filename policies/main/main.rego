@@ -22,8 +22,15 @@ warn contains f if some f in request_warn
 
 # --- the model part ---------------------------------------------------------------------------
 
+# Findings of a rule no exemption names skip the per-finding exemption check.
 model_deny contains f if {
 	some f in policy_deny
+	not f.id in _exempted_rules
+}
+
+model_deny contains f if {
+	some f in policy_deny
+	f.id in _exempted_rules
 	not exempted(f)
 }
 
@@ -36,6 +43,7 @@ model_warn contains f if some f in policy_warn
 
 model_warn contains as_exempted(f) if {
 	some f in policy_deny
+	f.id in _exempted_rules
 	exempted(f)
 }
 
@@ -65,6 +73,12 @@ policy_warn contains f if {
 # The admission category is named in full: the other categories are not evaluated for it.
 request_deny contains f if {
 	some f in data.modelward.policies.admission[_].deny
+	not f.id in _exempted_rules
+}
+
+request_deny contains f if {
+	some f in data.modelward.policies.admission[_].deny
+	f.id in _exempted_rules
 	not exempted(f)
 }
 
@@ -72,6 +86,7 @@ request_warn contains f if some f in data.modelward.policies.admission[_].warn
 
 request_warn contains as_exempted(f) if {
 	some f in data.modelward.policies.admission[_].deny
+	f.id in _exempted_rules
 	exempted(f)
 }
 
@@ -101,11 +116,18 @@ applies(_) if input.admission.verdict.trusted == true
 
 exemptions := lib.config("exemptions", [])
 
-# The valid, unexpired exemptions that cover finding f, in configuration order.
-exemptions_for(f) := [e |
+# The valid, unexpired exemptions, in configuration order, found once per evaluation.
+_applicable_exemptions := [e |
 	some e in exemptions
 	valid(e)
 	active(e)
+]
+
+_exempted_rules := {e.rule | some e in _applicable_exemptions}
+
+# The valid, unexpired exemptions that cover finding f, in configuration order.
+exemptions_for(f) := [e |
+	some e in _applicable_exemptions
 	e.rule == f.id
 	matches_ref(object.get(e, "subject", null))
 	matches_digest(object.get(e, "digest", null))

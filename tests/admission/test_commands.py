@@ -69,6 +69,20 @@ def test_check_prints_one_line_per_container_and_model(setup: Path) -> None:
     assert proc.stdout.splitlines()[-1] == "4 workloads, 1 would be denied"
 
 
+def test_check_says_why_each_denied_workload_is_denied(setup: Path) -> None:
+    proc = run("admission", "check", str(mixed_manifest(setup)), "--config",
+               str(setup / "webhook.yaml"))  # fmt: skip
+    assert proc.returncode == 1, proc.stderr
+    text = proc.stdout.split("why denied:\n", 1)[1]
+    reasons = " ".join(text.split())
+    assert reasons.startswith(
+        f"Deployment default/two-models is denied: container draft, model {UNVETTED}"
+    )
+    assert "model-unvetted: " in reasons
+    assert "Pod default/remote" not in reasons  # a warn is not a denial
+    assert max(len(line) for line in proc.stdout.splitlines()[-6:]) <= 100
+
+
 def test_check_json_report(setup: Path) -> None:
     proc = run("admission", "check", str(mixed_manifest(setup)), "--config",
                str(setup / "webhook.yaml"), "--format", "json", "--namespace", "ml")  # fmt: skip

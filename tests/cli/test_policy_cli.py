@@ -40,7 +40,7 @@ def test_eval_saved_facts_allows_the_real_model(facts_file: Path) -> None:
 def test_eval_accepts_a_policy_input_and_denies(tmp_path: Path) -> None:
     proc = run("eval", "--input", str(DENIED_SAMPLE))
     assert proc.returncode == 1
-    assert "[scan-finding]" in proc.stdout
+    assert "DENY  scan-finding (critical)" in proc.stdout
 
 
 def test_eval_accepts_a_scan_report(tmp_path: Path, facts_file: Path) -> None:

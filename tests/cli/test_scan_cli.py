@@ -57,7 +57,7 @@ def test_table_output_names_the_outcome(evil_checkpoint: Path) -> None:
     proc = run("scan", str(evil_checkpoint))
     assert proc.returncode == 1
     assert "decision: DENY" in proc.stdout
-    assert "[unsafe-serialization]" in proc.stdout
+    assert "DENY  unsafe-serialization (high)" in proc.stdout
     assert "fix:" in proc.stdout
 
 

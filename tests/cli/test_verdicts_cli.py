@@ -269,7 +269,7 @@ def test_registry_location_from_environment(keys: tuple[Path, Path, str], tmp_pa
     assert vet.returncode == 0, vet.stderr
     assert (tmp_path / "data" / "modelward" / "verdicts.db").is_file()
     assert len(registry_json(str(tmp_path / "data" / "modelward" / "verdicts.db"), "list")) == 1
-    explicit = {"MODELWARD_REGISTRY": f"sqlite://{tmp_path}/env.db"}
+    explicit = {"MODELWARD_REGISTRY": f"sqlite:///{tmp_path}/env.db"}
     assert (
         mw(
             "vet", str(REAL_MODEL), "--publish", "--signing-key", str(keys[0]), env=explicit

@@ -108,7 +108,10 @@ def audit(cluster: Cluster, settings: Path, *args: str) -> tuple[int, str, str]:
 
 
 def table(stdout: str) -> list[list[str]]:
-    return [line.split() for line in stdout.splitlines()[1:-1]]
+    """The rows of the report: the lines after the header up to the first blank line."""
+    lines = stdout.splitlines()[1:]
+    rows = lines[: lines.index("")] if "" in lines else lines[:-1]
+    return [line.split() for line in rows]
 
 
 def test_audit_reports_every_running_model(cluster: Cluster, settings: dict[str, Path]) -> None:

@@ -154,7 +154,7 @@ def test_bad_created_at_is_refused(registry: SqliteRegistry, pair: tuple[bytes, 
 
 
 def test_open_registry_urls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    absolute = open_registry(f"sqlite://{tmp_path}/a.db")
+    absolute = open_registry(f"sqlite:///{tmp_path}/a.db")  # sqlite:////abs (SQLAlchemy)
     assert isinstance(absolute, SqliteRegistry) and absolute.path == tmp_path / "a.db"
     plain = open_registry(str(tmp_path / "b.db"))
     assert isinstance(plain, SqliteRegistry) and plain.path == tmp_path / "b.db"
@@ -162,11 +162,15 @@ def test_open_registry_urls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     home = open_registry("~/c.db")
     assert isinstance(home, SqliteRegistry) and home.path == tmp_path / "c.db"
     monkeypatch.chdir(tmp_path)
-    relative = open_registry("sqlite://rel.db")
-    assert isinstance(relative, SqliteRegistry) and relative.path == Path("rel.db")
+    relative = open_registry("sqlite:///sub/rel.db")
+    assert isinstance(relative, SqliteRegistry) and relative.path == Path("sub/rel.db")
     for bad, reason in [
         ("postgres://db/x", "unsupported registry URL"),
         ("sqlite://", "names no file"),
+        ("sqlite:///", "names no file"),
+        ("sqlite:///:memory:", "names no file"),
+        ("sqlite://rel.db", "has no host part"),
+        ("sqlite:///v.db?mode=ro", "parameters"),
         ("kubernetes://Not_A_Namespace", "not a namespace name"),
     ]:
         with pytest.raises(RegistryUnavailable, match=reason):

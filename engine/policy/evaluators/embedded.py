@@ -59,12 +59,12 @@ class EmbeddedEvaluator:
     def _engine(self, bundle: PolicyBundle, entry: Entry) -> regorus.Engine:
         cache: dict[str, regorus.Engine] = self._local.__dict__.setdefault("engines", {})
         defined: set[tuple[str, Entry]] = self._local.__dict__.setdefault("entries", set())
+        if bundle.revision not in cache:  # parsed first: a syntax error names file:line
+            cache[bundle.revision] = prepare_engine(bundle, bundle.policies)
         if (bundle.revision, entry) not in defined:
             if not defines(bundle, entry):  # such a bundle would allow everything
                 raise PolicyError(f"the policy bundle defines no {entry.deny_rule} rule")
             defined.add((bundle.revision, entry))
-        if bundle.revision not in cache:
-            cache[bundle.revision] = prepare_engine(bundle, bundle.policies)
         return cache[bundle.revision]
 
 

@@ -16,6 +16,8 @@ from huggingface_hub.errors import (
     RevisionNotFoundError,
 )
 
+from modelward.engine.resolvers.hf.network import TIMEOUT_ENV, HubSilent, hub_timeout
+
 
 def hub_error_reason(exc: BaseException, endpoint: str) -> str:
     """Why a Hub call failed, from the most telling exception in ``exc``'s chain."""
@@ -36,6 +38,8 @@ def is_rate_limited(exc: BaseException) -> bool:
 
 
 def _specific(error: BaseException, endpoint: str) -> str | None:
+    if isinstance(error, HubSilent):
+        return str(error)
     if isinstance(error, GatedRepoError):
         return "the repository is gated: accept its conditions on the Hub and set HF_TOKEN"
     if isinstance(error, RepositoryNotFoundError):
@@ -52,7 +56,7 @@ def _specific(error: BaseException, endpoint: str) -> str | None:
     if isinstance(error, OfflineModeIsEnabled):
         return "offline mode is on (HF_HUB_OFFLINE) and the model is not in the cache"
     if isinstance(error, httpx2.TimeoutException):
-        return f"{endpoint} did not answer in time"
+        return f"{endpoint} answered nothing for {hub_timeout():g} s (${TIMEOUT_ENV})"
     if isinstance(error, httpx2.TransportError):
         return f"cannot reach {endpoint}: {_first_line(error)}"
     return None

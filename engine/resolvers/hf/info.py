@@ -21,8 +21,8 @@ from huggingface_hub import HfApi, get_session, hf_raise_for_status
 from huggingface_hub.utils import build_hf_headers  # type: ignore[attr-defined]
 
 from modelward.engine.resolvers.hf import security as hf_security
+from modelward.engine.resolvers.hf.network import hub_timeout
 
-TIMEOUT: Final = 30.0
 PATHS_PER_QUERY: Final = 100
 MAX_PATH_QUERIES: Final = 20
 INFO_FIELDS: Final = (
@@ -44,7 +44,7 @@ def unavailable(repo: str, commit: str, endpoint: str, reason: str) -> dict[str,
 def fetch(api: HfApi, repo: str, commit: str) -> dict[str, Any]:
     """Ask the Hub (raises whatever ``huggingface_hub`` raises when it cannot answer)."""
     info = api.model_info(
-        repo, revision=commit, securityStatus=True, files_metadata=True, timeout=TIMEOUT
+        repo, revision=commit, securityStatus=True, files_metadata=True, timeout=hub_timeout()
     )
     if info.sha is not None and info.sha != commit:
         raise ValueError(f"the Hub described commit {info.sha} when asked for {commit}")
@@ -106,7 +106,7 @@ def _file_states(
                 url,
                 data={"paths": chunk, "expand": True},
                 headers=build_hf_headers(),
-                timeout=TIMEOUT,
+                timeout=hub_timeout(),
             )
             hf_raise_for_status(response)
             for item in response.json():

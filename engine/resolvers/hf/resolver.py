@@ -26,6 +26,7 @@ from modelward.engine.resolvers.hf import cache as hf_cache
 from modelward.engine.resolvers.hf import info as hf_info
 from modelward.engine.resolvers.hf.env import HubSettings, repo_cache_folder
 from modelward.engine.resolvers.hf.errors import hub_error_reason
+from modelward.engine.resolvers.hf.network import announced, hub_timeout, use_timeout
 from modelward.engine.resolvers.local import LocalResolver
 from modelward.engine.source import ModelSource
 
@@ -62,8 +63,15 @@ class HfResolver:
 def _fetch(ref: ModelRef, settings: HubSettings) -> HubSnapshot:
     repo, revision = ref.location, ref.revision or DEFAULT_REVISION
     cache_dir = settings.cache_dir.expanduser().resolve()
+    seconds = hub_timeout()
+    use_timeout(seconds)
+    waiting = (
+        nullcontext()
+        if settings.offline
+        else announced(f"{repo}@{revision}", settings.endpoint, seconds)
+    )
     try:
-        with _quiet():
+        with _quiet(), waiting:
             path = snapshot_download(
                 repo,
                 repo_type="model",
@@ -100,7 +108,8 @@ def _hub_facts(repo: str, commit: str, repo_folder: Path, settings: HubSettings)
             hub.update(origin="cache", error=None, listing_conflicts=[])
     else:
         try:
-            hub = hf_info.fetch(HfApi(endpoint=settings.endpoint), repo, commit)
+            with announced(f"facts of {repo}@{commit}", settings.endpoint, hub_timeout()):
+                hub = hf_info.fetch(HfApi(endpoint=settings.endpoint), repo, commit)
         except Exception as exc:  # the snapshot is fine; only the hub's facts are unknown
             reason = hub_error_reason(exc, settings.endpoint)
             hub = hf_info.unavailable(repo, commit, settings.endpoint, reason)

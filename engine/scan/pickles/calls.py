@@ -250,8 +250,7 @@ def _loader(analysis: Analysis, func: Global, args: object, offset: int) -> obje
                         f"calls {func.path} on {describe(payload)}, which cannot be analysed "
                         "statically", symbol=func.path)  # fmt: skip
     elif _size(payload) <= analysis.budget.bytes_left:
-        data = as_bytes(payload)
-        assert data is not None
+        data = payload.raw if isinstance(payload, BigText) else payload
         analyse_nested(analysis, data, offset, active=True, via=func.path)
     else:
         analysis.take_bytes(_size(payload), offset, f"the payload of {func.path}")

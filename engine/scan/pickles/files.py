@@ -6,7 +6,12 @@ Nothing here unpickles. Stream boundaries are found with ``pickletools.genops``,
 from __future__ import annotations
 
 import io
+import mmap
+import os
 import pickletools
+import stat
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from typing import BinaryIO
 
 from modelward.engine.scan.context import ScanContext, read_at, read_bounded
@@ -18,7 +23,7 @@ _FIRST_PROBE = 1 << 20
 _DECODE_ERRORS = (ValueError, UnicodeDecodeError, EOFError, OverflowError, IndexError)
 
 
-def analyse(data: bytes, ctx: ScanContext) -> FileScan:
+def analyse(data: bytes | mmap.mmap, ctx: ScanContext) -> FileScan:
     """Run the pickle analyser on ``data`` at this place."""
     from modelward.engine.scan.pickles.vm import analyse_pickle
 
@@ -28,11 +33,41 @@ def analyse(data: bytes, ctx: ScanContext) -> FileScan:
 
 
 def scan_pickle(fp: BinaryIO, size: int, ctx: ScanContext) -> FileScan:
-    """A file or member the loader unpickles whole (it may hold several streams)."""
+    """A file or member the loader unpickles whole (it may hold several streams).
+
+    A regular file is mapped read-only, not read: bytes the analysis skips by offset and length
+    (large byte and text constants) are never paged in, so memory stays flat with their size.
+    """
+    with _mapped(fp, size) as mapped:
+        if mapped is not None:
+            return analyse(mapped, ctx)
     result = FileScan()
     data = read_bounded(fp, size, ctx.limits.max_pickle_bytes, ctx, result)
     result.merge(analyse(data, ctx))
     return result
+
+
+@contextmanager
+def _mapped(fp: BinaryIO, size: int) -> Iterator[mmap.mmap | None]:
+    """``fp`` mapped read-only when it is a whole regular file of ``size`` bytes, else ``None``."""
+    if type(fp) not in (io.BufferedReader, io.FileIO) or size <= 0:
+        yield None
+        return
+    try:
+        info = os.fstat(fp.fileno())
+        mapped = mmap.mmap(fp.fileno(), 0, access=mmap.ACCESS_READ)
+    except (OSError, ValueError):
+        yield None
+        return
+    if not stat.S_ISREG(info.st_mode) or len(mapped) != size:
+        mapped.close()
+        yield None
+        return
+    try:
+        yield mapped
+    finally:
+        with suppress(BufferError):  # a view outlived the analysis: unmapped when collected
+            mapped.close()
 
 
 def pickle_end(buf: io.BytesIO, start: int) -> int | None:

@@ -13,7 +13,7 @@ from typing import Final
 from modelward.engine.scan.pickles.analysis import Analysis
 from modelward.engine.scan.pickles.ops_objects import object_handlers
 from modelward.engine.scan.pickles.ops_values import value_handlers
-from modelward.engine.scan.pickles.state import Broken, Handler, Machine, Stop
+from modelward.engine.scan.pickles.state import Broken, Handler, Machine, PickleData, Stop
 
 _CHUNK: Final = 256
 _ERRORS: Final = (Broken, IndexError, ValueError, struct.error, OverflowError)
@@ -47,7 +47,7 @@ def _table(machine: Machine) -> list[Handler]:
     return table
 
 
-def run_stream(analysis: Analysis, buf: bytes, start: int, *, joblib: bool = True) -> int:
+def run_stream(analysis: Analysis, buf: PickleData, start: int, *, joblib: bool = True) -> int:
     """Run the stream starting at ``start``; return the offset just past its STOP.
 
     ``joblib``: the stream is the one ``joblib.load`` reads, so array bytes follow its array
@@ -77,7 +77,7 @@ def run_stream(analysis: Analysis, buf: bytes, start: int, *, joblib: bool = Tru
         raise StreamError(pos, _reason(exc, buf, pos)) from None
 
 
-def _nested(analysis: Analysis, buf: bytes, pos: int) -> int:
+def _nested(analysis: Analysis, buf: PickleData, pos: int) -> int:
     try:
         return run_stream(analysis, buf, pos, joblib=False)
     except StreamError as exc:
@@ -86,7 +86,7 @@ def _nested(analysis: Analysis, buf: bytes, pos: int) -> int:
         ) from None
 
 
-def _reason(exc: Exception, buf: bytes, pos: int) -> str:
+def _reason(exc: Exception, buf: PickleData, pos: int) -> str:
     if pos >= len(buf):
         return "data ends without a STOP opcode"
     name = f"opcode 0x{buf[pos]:02x} at offset {pos}"

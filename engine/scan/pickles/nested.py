@@ -13,6 +13,7 @@ from typing import Final
 from modelward.engine.facts import SEVERITY_RANK, Severity
 from modelward.engine.scan.pickles.analysis import Analysis
 from modelward.engine.scan.pickles.strings import (
+    code_in_view,
     decode_text,
     is_code_like,
     looks_like_pickle,
@@ -24,6 +25,8 @@ NESTED: Final = "nested pickle"
 _CODE_STRING: Final = "code stored as data"
 _MIN_TEXT: Final = 8
 _MAX_SCANNED: Final = 1 << 20
+#: The most of an embedded pickle copied out of the data and analysed.
+NESTED_SAMPLE: Final = 16 << 20
 
 
 def note_text(analysis: Analysis, text: str, offset: int) -> None:
@@ -38,11 +41,18 @@ def note_bytes(analysis: Analysis, data: memoryview, offset: int) -> None:
         analysis.candidates.append((offset, data))
 
 
-def analyse_nested(analysis: Analysis, payload: bytes, offset: int, *, active: bool,
-                   via: str) -> None:  # fmt: skip
-    """Analyse ``payload`` as a pickle embedded at ``offset`` (``active``: a loader gets it)."""
-    key = (len(payload), hash(payload))
-    if key in analysis.seen or not analysis.take_bytes(len(payload), offset, "a nested pickle"):
+def analyse_nested(analysis: Analysis, payload: bytes | memoryview, offset: int, *,
+                   active: bool, via: str) -> None:  # fmt: skip
+    """Analyse ``payload`` as a pickle embedded at ``offset`` (``active``: a loader gets it).
+
+    A payload larger than ``NESTED_SAMPLE`` is not copied whole: its first ``NESTED_SAMPLE``
+    bytes are analysed and the rest is reported as not analysed.
+    """
+    size = len(payload)
+    sample = payload if size <= NESTED_SAMPLE else payload[:NESTED_SAMPLE]
+    data = sample if isinstance(sample, bytes) else sample.tobytes()
+    key = (size, hash(data))
+    if key in analysis.seen or not analysis.take_bytes(len(data), offset, "a nested pickle"):
         return
     analysis.seen.add(key)
     if analysis.depth + 1 > analysis.limits.max_nesting_depth:
@@ -50,19 +60,23 @@ def analyse_nested(analysis: Analysis, payload: bytes, offset: int, *, active: b
                            f"pickle embedded via {via} is nested deeper than "
                            f"{analysis.limits.max_nesting_depth} levels; not analysed")  # fmt: skip
         return
+    if size > len(data):
+        analysis.incomplete("pickle.limit.nested_size", "medium", offset, "resource limit",
+                           f"pickle embedded via {via} is {size} bytes; only its first "
+                           f"{len(data)} were analysed")  # fmt: skip
     child = analysis.child(offset, via)
-    analysis.runner(child, payload)
+    analysis.runner(child, data)
     rank = child.max_rank()
     if active:
         _merge(analysis, child)
         severity: Severity = "critical" if rank >= SEVERITY_RANK["high"] else "info"
         analysis.report("pickle.nested", severity, offset, NESTED,
-                       f"{via} unpickles an embedded {len(payload)}-byte pickle; "
+                       f"{via} unpickles an embedded {size}-byte pickle; "
                        f"{_worst(child)}")  # fmt: skip
     elif rank >= SEVERITY_RANK["medium"]:
         severity = "high" if rank >= SEVERITY_RANK["critical"] else "medium"
         analysis.report("pickle.embedded", severity, offset, NESTED,
-                       f"{via} holds a {len(payload)}-byte pickle stored as data; "
+                       f"{via} holds a {size}-byte pickle stored as data; "
                        f"{_worst(child)}")  # fmt: skip
 
 
@@ -92,14 +106,14 @@ def examine_data(analysis: Analysis) -> None:
             _examine_text(analysis, value, offset, "a text constant")
         elif isinstance(value, memoryview):
             _examine_bytes(analysis, value, offset)
-        elif isinstance(value, BigText) and is_code_like(value.raw.tobytes()):
+        elif isinstance(value, BigText) and code_in_view(value.raw):
             _code_string(analysis, offset, "a large text constant", "")
     analysis.candidates.clear()
 
 
 def _examine_bytes(analysis: Analysis, data: memoryview, offset: int) -> None:
     if looks_like_pickle(data):
-        analyse_nested(analysis, data.tobytes(), offset, active=False, via="a bytes constant")
+        analyse_nested(analysis, data, offset, active=False, via="a bytes constant")
         return
     try:
         text = str(data, "utf-8")

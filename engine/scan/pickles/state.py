@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import mmap
 import struct
 from collections.abc import Callable
-from typing import Final
+from typing import Final, TypeAlias
 
 from modelward.engine.scan.pickles.analysis import Analysis
 
+#: Pickle data: in memory, or a file mapped read-only whose pages are read only when used.
+PickleData: TypeAlias = bytes | mmap.mmap
 #: An opcode handler: takes the offset after its opcode byte, returns the next opcode's offset.
 Handler = Callable[[int], int]
 
@@ -39,7 +42,7 @@ class Machine:
     def __init__(
         self,
         analysis: Analysis,
-        buf: bytes,
+        buf: PickleData,
         *,
         joblib: bool = True,
         nested: Callable[[int], int] | None = None,

@@ -29,6 +29,9 @@ _WORD: Final = re.compile(r"[A-Za-z0-9+/=_-]{16,}")
 #: First opcodes of protocol 0/1 pickles that import something.
 _PROTO0_FIRST: Final = frozenset(b"c(]})iSVINF")
 _MAX_DECODE: Final = 64 << 20
+#: Large text is searched in windows this long that overlap by ``_OVERLAP`` bytes.
+_WINDOW: Final = 1 << 20
+_OVERLAP: Final = 4096
 
 
 def is_code_like(value: str | bytes) -> bool:
@@ -36,6 +39,15 @@ def is_code_like(value: str | bytes) -> bool:
     if isinstance(value, str):
         return _CODE_TEXT.search(value) is not None
     return _CODE_BYTES.search(value) is not None
+
+
+def code_in_view(data: memoryview) -> bool:
+    """Whether bytes of any length read like code, searched window by window (no full copy)."""
+    step = _WINDOW - _OVERLAP
+    for start in range(0, max(1, len(data) - _OVERLAP), step):
+        if _CODE_BYTES.search(data[start : start + _WINDOW]) is not None:
+            return True
+    return False
 
 
 def worth_checking(text: str) -> bool:

@@ -8,6 +8,7 @@ and then examines the constants for code and embedded second stages.
 from __future__ import annotations
 
 import io
+import mmap
 import re
 from typing import Final
 
@@ -17,6 +18,7 @@ from modelward.engine.scan.limits import DEFAULT_LIMITS, Limits
 from modelward.engine.scan.pickles.analysis import Analysis, OpBudget
 from modelward.engine.scan.pickles.machine import LimitHit, StreamError, run_stream
 from modelward.engine.scan.pickles.nested import analyse_nested, examine_data
+from modelward.engine.scan.pickles.state import PickleData
 from modelward.engine.scan.result import FileScan
 
 __all__ = ["analyse_pickle"]
@@ -27,24 +29,31 @@ _DOTTED: Final = re.compile(r"[A-Za-z_][\w]*(?:\.[A-Za-z_][\w]*)*")
 
 
 def analyse_pickle(
-    data: bytes,
+    data: PickleData | bytearray | memoryview,
     *,
     file: str,
     member: str | None = None,
     limits: Limits = DEFAULT_LIMITS,
     depth: int = 0,
 ) -> FileScan:
-    """Analyse the pickle streams in ``data`` (one file or archive member) without loading them."""
+    """Analyse the pickle streams in ``data`` (one file or archive member) without loading them.
+
+    The bounds grow with ``len(data)`` (``Limits.for_pickle``). A mapped file is never copied:
+    large constants stay views of it, so memory follows the opcodes, not the bytes they hold.
+    """
+    limits = limits.for_pickle(len(data))
     analysis = Analysis(
         file=file, member=member, limits=limits, depth=depth,
-        budget=OpBudget(limits.max_pickle_ops, 2 * limits.max_pickle_bytes), runner=_analyse,
+        budget=_budget(limits, len(data)), runner=_analyse,
     )  # fmt: skip
-    if len(data) > limits.max_pickle_bytes:
-        analysis.incomplete("pickle.limit.bytes", "medium", limits.max_pickle_bytes, _LIMIT,
+    cap = max(limits.max_pickle_bytes, len(data) if isinstance(data, mmap.mmap) else 0)
+    if len(data) > cap:
+        analysis.incomplete("pickle.limit.bytes", "medium", cap, _LIMIT,
                            f"pickle data is {len(data)} bytes; only the first "
-                           f"{limits.max_pickle_bytes} were analysed")  # fmt: skip
-        data = data[: limits.max_pickle_bytes]
-    data = bytes(data)
+                           f"{cap} were analysed")  # fmt: skip
+        data = data[:cap]
+    if not isinstance(data, bytes | mmap.mmap):
+        data = bytes(data)
     _analyse(analysis, data)
     analysis.finish()
     if analysis.joblib_skipped:
@@ -52,7 +61,12 @@ def analyse_pickle(
     return analysis.result
 
 
-def _plain_reading(analysis: Analysis, data: bytes) -> None:
+def _budget(limits: Limits, size: int) -> OpBudget:
+    """Opcodes, and bytes that may be decoded or re-read as nested pickles (twice the data)."""
+    return OpBudget(limits.max_pickle_ops, 2 * max(limits.max_pickle_bytes, size))
+
+
+def _plain_reading(analysis: Analysis, data: PickleData) -> None:
     """The same bytes as ``pickle.load`` reads them, array bytes as opcodes.
 
     joblib's layout was followed, so array bytes were skipped; a plain loader runs them as part
@@ -61,8 +75,7 @@ def _plain_reading(analysis: Analysis, data: bytes) -> None:
     """
     plain = Analysis(
         file=analysis.file, member=analysis.member, limits=analysis.limits,
-        depth=analysis.depth, budget=OpBudget(analysis.limits.max_pickle_ops,
-                                              2 * analysis.limits.max_pickle_bytes),
+        depth=analysis.depth, budget=_budget(analysis.limits, len(data)),
         runner=_analyse, prefix="read by pickle.load, array bytes as opcodes: ",
     )  # fmt: skip
     plain.joblib_layout = False
@@ -78,13 +91,13 @@ def _plain_reading(analysis: Analysis, data: bytes) -> None:
             analysis.result.findings.append(finding)
 
 
-def _analyse(analysis: Analysis, data: bytes) -> None:
+def _analyse(analysis: Analysis, data: PickleData) -> None:
     """Run every stream in ``data``, then the data pass over the constants it held."""
     _run_streams(analysis, data)
     examine_data(analysis)
 
 
-def _run_streams(analysis: Analysis, data: bytes) -> None:
+def _run_streams(analysis: Analysis, data: PickleData) -> None:
     if not data:
         analysis.incomplete("pickle.stream.broken", "low", 0, "broken pickle stream",
                            "no pickle data (0 bytes)")  # fmt: skip
@@ -125,9 +138,10 @@ def _broken(analysis: Analysis, exc: StreamError, index: int, *, noteworthy: boo
                    "treated as raw bytes such as legacy torch storages")  # fmt: skip
 
 
-def _trailing_pickles(analysis: Analysis, data: bytes, start: int) -> None:
+def _trailing_pickles(analysis: Analysis, data: PickleData, start: int) -> None:
     """Pickles hidden in the raw bytes after the last stream, for a loader that seeks to them."""
-    buf, pos, tried = io.BytesIO(data), start, 0
+    buf = io.BytesIO(data) if isinstance(data, bytes) else data
+    pos, tried = start, 0
     while tried < _MAX_TRAILING:
         pos = data.find(b"\x80", pos)
         if pos < 0 or pos + 1 >= len(data):
@@ -137,7 +151,7 @@ def _trailing_pickles(analysis: Analysis, data: bytes, start: int) -> None:
             seen = probe(buf, len(data), pos)
             if seen.is_pickle:
                 end = seen.end if seen.stopped else len(data)
-                analyse_nested(analysis, data[pos:end], pos, active=False,
+                analyse_nested(analysis, memoryview(data)[pos:end], pos, active=False,
                                via="bytes after the last pickle stream")  # fmt: skip
                 pos = end - 1
         pos += 1

@@ -10,11 +10,12 @@ import data.modelward.lib
 #   severity: critical
 #   remediation: >-
 #     Do not load this model. Obtain it from a trusted publisher, or re-export its weights to
-#     safetensors from a trusted environment.
+#     safetensors from a trusted environment. A call of your own class that the scanner has not
+#     reviewed can be accepted with an allowed_imports entry in config.yaml.
 deny contains lib.finding("scan-finding", msg) if {
-	some f in input.model.scan.findings
+	some i, f in input.model.scan.findings
 	f.severity in {"high", "critical"}
-	not lib.accepted_import(f)
+	not i in lib.accepted_finding_indexes
 	msg := sprintf("%s [%s]", [f.message, f.id])
 }
 
@@ -24,11 +25,14 @@ deny contains lib.finding("scan-finding", msg) if {
 # custom:
 #   id: scan-finding-medium
 #   severity: medium
-#   remediation: Review the finding; if the import is legitimate, add an exemption with an owner.
+#   remediation: >-
+#     Review the finding. An import of your own class can be accepted with an allowed_imports
+#     entry (pattern, owner, reason) in config.yaml; a malformed pickle or archive should be
+#     exported again from its source.
 warn contains lib.finding("scan-finding-medium", msg) if {
-	some f in input.model.scan.findings
+	some i, f in input.model.scan.findings
 	f.severity == "medium"
-	not lib.accepted_import(f)
+	not i in lib.accepted_finding_indexes
 	not f.id in embedded_code_ids
 	msg := sprintf("%s [%s]", [f.message, f.id])
 }
