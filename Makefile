@@ -57,9 +57,11 @@ rego:
 	PATH="$(TOOLS_BIN):$$PATH" $(MW) policy test --engine opa > /dev/null
 	$(MW) policy test --engine embedded > /dev/null
 
-## Regenerate the rule tables and references in policies/*/README.md and docs/policies.md.
+## Regenerate the rule tables and references in policies/*/README.md and docs/policies.md,
+## and the stored METADATA index of the built-in library.
 docs: setup
 	$(MW) policy doc policies --docs docs/policies.md
+	$(BIN)/python scripts/policy_index.py > /dev/null
 
 pytest:
 	$(BIN)/python -m pytest -q

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import sys
-import traceback
 from typing import TYPE_CHECKING
 
 from modelward.cli.exit import EXIT_ERROR
@@ -31,6 +30,9 @@ def main() -> None:
     if sys.argv[1:] == ["--version"]:
         sys.stdout.write(f"modelward {__version__}\n")
         return
+    # Facts are validated by pydantic; no third-party plugin from the environment observes or
+    # alters that (and discovering plugins costs every call an entry-point scan).
+    os.environ["PYDANTIC_DISABLE_PLUGINS"] = "__all__"
     import typer
 
     from modelward.cli.app import app
@@ -48,6 +50,8 @@ def main() -> None:
             typer.echo(f"error: {missing.diagnostics()}", err=True)
             sys.exit(EXIT_ERROR)
         if os.environ.get("MODELWARD_DEBUG"):
+            import traceback
+
             traceback.print_exc()
         typer.echo(f"error: internal error: {type(exc).__name__}: {exc}", err=True)
         sys.exit(EXIT_ERROR)

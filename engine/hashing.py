@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import os
-import queue
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path, PurePosixPath
 from typing import Final
 
@@ -51,6 +49,8 @@ def sha256_file(path: Path, progress: Progress = _no_progress) -> str:
 
 def _sha256_pipelined(fp: object, progress: Progress) -> str:
     """Read on a helper thread while this thread hashes, so copying overlaps hashing."""
+    import queue
+
     buffers = [bytearray(PIPELINE_CHUNK) for _ in range(PIPELINE_BUFFERS)]
     free: queue.Queue[bytearray] = queue.Queue()
     full: queue.Queue[tuple[bytearray, int] | BaseException | None] = queue.Queue()
@@ -99,6 +99,10 @@ def sha256_files(
             return sha256_file(files[name], locked_progress)
         except OSError as exc:
             return exc
+
+    if len(order) <= 1:  # no pool (nor its import) for a single file
+        return {name: one(name) for name in order}
+    from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 2) as pool:
         return dict(zip(order, pool.map(one, order), strict=True))

@@ -106,6 +106,19 @@ def test_base_install_scans_a_local_model(base_venv: Path, tmp_path: Path) -> No
     assert "decision: ALLOW" in done.stdout
 
 
+def test_installed_package_uses_the_stored_policy_index(base_venv: Path) -> None:
+    """The wheel ships the built-in library's METADATA index, and it matches the shipped Rego."""
+    probe = (
+        "from modelward.engine.policy import index\n"
+        "from modelward.engine.policy.bundle import PolicyBundle\n"
+        "bundle, digest = PolicyBundle.parse_builtin()\n"
+        "print(index.INDEX_PATH.is_file(), index.read_index(digest) is not None)\n"
+    )
+    done = _run([base_venv / "bin" / "python", "-c", probe])
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["True", "True"]
+
+
 def test_help_lists_every_command_without_extras(base_venv: Path) -> None:
     done = _run([base_venv / "bin" / "modelward", "--help"])
     assert done.returncode == 0, done.stderr

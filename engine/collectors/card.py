@@ -12,8 +12,6 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-import yaml
-
 from modelward.engine.collectors import CollectContext
 from modelward.engine.facts import CardFacts
 from modelward.engine.source import ModelSource, SourceFile
@@ -84,6 +82,8 @@ def parse_card(path: str, text: str) -> CardDocument:
     if end is None:
         return CardDocument(path=path, error="the front matter has no closing '---' line")
     body = "".join(lines[end + 1 :])
+    import yaml  # only cards with front matter need the parser
+
     try:
         loaded = yaml.safe_load("".join(lines[1:end]))
     except yaml.YAMLError as exc:

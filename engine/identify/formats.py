@@ -13,7 +13,6 @@ import json
 import lzma
 import re
 import struct
-import tarfile
 import zipfile
 import zlib
 from pathlib import PurePosixPath
@@ -210,6 +209,8 @@ def _points_at_directory(fp: BinaryIO, size: int, eocd: int, record: bytes) -> b
 
 
 def _tar_kind(fp: BinaryIO) -> str:
+    import tarfile  # only files with a tar header pay for the module
+
     try:
         fp.seek(0)
         with tarfile.open(fileobj=fp, mode="r:") as archive:

@@ -13,8 +13,6 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from modelward.engine.errors import PolicyError, yaml_problem
 from modelward.engine.policy.config_schema import (
     ConfigTypes,
@@ -101,7 +99,30 @@ class PolicyBundle:
 
     @classmethod
     def builtin(cls) -> PolicyBundle:
-        return cls._load(importlib.resources.files("modelward.policies"), "builtin")
+        """The built-in library; its METADATA comes from the stored index when that matches."""
+        from modelward.engine.policy import index
+
+        bundle, root, digest = cls._builtin_sources()
+        stored = index.read_index(digest)
+        if stored is None:
+            return cls._parse(bundle, root)
+        index.apply_index(bundle, stored)
+        return bundle
+
+    @classmethod
+    def parse_builtin(cls) -> tuple[PolicyBundle, str]:
+        """The built-in library parsed from its sources, and the digest of those sources."""
+        bundle, root, digest = cls._builtin_sources()
+        return cls._parse(bundle, root), digest
+
+    @classmethod
+    def _builtin_sources(cls) -> tuple[PolicyBundle, Traversable, str]:
+        from modelward.engine.policy.index import source_digest
+
+        root = importlib.resources.files("modelward.policies")
+        bundle = cls._modules(root, "builtin")
+        found = _config_text(root)
+        return bundle, root, source_digest(bundle._modules_digest, found[1] if found else "")
 
     @classmethod
     def load(cls, path: Path | None = None) -> PolicyBundle:
@@ -110,10 +131,11 @@ class PolicyBundle:
             return cls.builtin()
         if not path.is_dir():
             raise PolicyError(f"{path}: policy bundle must be a directory")
-        return cls._load(path, str(path))
+        return cls._parse(cls._modules(path, str(path)), path)
 
     @classmethod
-    def _load(cls, root: Traversable, name: str) -> PolicyBundle:
+    def _modules(cls, root: Traversable, name: str) -> PolicyBundle:
+        """A bundle holding the ``.rego`` modules under ``root``, nothing parsed yet."""
         modules = [
             RegoModule(rel, node.read_text("utf-8"))
             for rel, node in _walk(root, "")
@@ -121,7 +143,13 @@ class PolicyBundle:
         ]
         if not modules:
             raise PolicyError(f"{name}: no .rego files in the policy bundle")
-        bundle = cls(name, sorted(modules, key=lambda m: m.path), _config(root, name))
+        return cls(name, sorted(modules, key=lambda m: m.path))
+
+    @classmethod
+    def _parse(cls, bundle: PolicyBundle, root: Traversable) -> PolicyBundle:
+        """Read the configuration and every rule's METADATA into ``bundle``."""
+        name = bundle.name
+        bundle.config = _config(root, name)
         for module in bundle.policies:
             for meta in parse_rule_metadata(module, origin=name):
                 known = bundle.rules.get(meta.id)
@@ -158,12 +186,20 @@ def _walk(node: Traversable, prefix: str) -> list[tuple[str, Traversable]]:
     return out
 
 
-def _config(root: Traversable, name: str) -> dict[str, Any]:
+def _config_text(root: Traversable) -> tuple[str, str] | None:
+    """``(file name, text)`` of the bundle's configuration file, if it has one."""
     for filename in CONFIG_NAMES:
         node = root / filename
         if node.is_file():
-            return load_config_text(node.read_text("utf-8"), f"{name}/{filename}")
-    return {}
+            return filename, node.read_text("utf-8")
+    return None
+
+
+def _config(root: Traversable, name: str) -> dict[str, Any]:
+    found = _config_text(root)
+    if found is None:
+        return {}
+    return load_config_text(found[1], f"{name}/{found[0]}")
 
 
 def load_bundle(path: Path | None, data: Path | None) -> PolicyBundle:
@@ -186,14 +222,20 @@ def apply_data(bundle: PolicyBundle, data: Path) -> None:
     bundle.config = {**bundle.config, **values}
 
 
-# libyaml's safe loader when PyYAML was built with it: the same documents, a fraction of the time.
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+def _yaml_load(text: str) -> Any:
+    """Safe YAML load, with libyaml's loader when PyYAML has it (same documents, faster)."""
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return yaml.load(text, Loader=loader)  # noqa: S506 (a safe loader)
 
 
 def load_config_text(text: str, origin: str) -> dict[str, Any]:
     """Parse YAML or JSON configuration; the top level must be a mapping."""
+    import yaml
+
     try:
-        value = yaml.load(text, Loader=_LOADER)  # noqa: S506 (a safe loader)
+        value = _yaml_load(text)
     except yaml.YAMLError as exc:
         raise PolicyError(yaml_problem(origin, exc)) from None
     if value is None:
@@ -240,8 +282,10 @@ def _metadata_block(lines: list[str], rule_line: int) -> dict[str, Any] | None:
     if not comments or comments[0].strip() != "# METADATA":
         return None
     text = "\n".join(c[2:] if c.startswith("# ") else c[1:] for c in comments[1:])
+    import yaml
+
     try:
-        value = yaml.load(text, Loader=_LOADER)  # noqa: S506 (a safe loader)
+        value = _yaml_load(text)
     except yaml.YAMLError:
         return None
     return value if isinstance(value, dict) else None

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import re
-from typing import Final
+from typing import Any, Final
 
 #: Text that reads like Python or shell code meant to run (``os.system(``, ``__import__(``...).
 _CODE: Final = (
@@ -20,8 +21,6 @@ _CODE: Final = (
     r"\b(?:curl|wget)\s+\S*https?://|\bnc\s+-[el]\b|\brm\s+-rf\b|powershell|cmd\.exe\b|"
     r"\bsocket\s*\.\s*socket\s*\("
 )
-_CODE_TEXT: Final = re.compile(_CODE)
-_CODE_BYTES: Final = re.compile(_CODE.encode())
 _BASE64: Final = re.compile(r"[A-Za-z0-9+/]{16,}={0,2}|[A-Za-z0-9_-]{16,}={0,2}")
 _HEX: Final = re.compile(r"(?:[0-9a-fA-F]{2}){8,}")
 #: One long base64/hex word: worth decoding.
@@ -34,18 +33,22 @@ _WINDOW: Final = 1 << 20
 _OVERLAP: Final = 4096
 
 
+@functools.cache
+def _code_pattern(text: bool) -> re.Pattern[Any]:
+    """``_CODE`` compiled for text or for bytes, on first use (most scans never need it)."""
+    return re.compile(_CODE if text else _CODE.encode())
+
+
 def is_code_like(value: str | bytes) -> bool:
     """Whether text or bytes read like code meant to run."""
-    if isinstance(value, str):
-        return _CODE_TEXT.search(value) is not None
-    return _CODE_BYTES.search(value) is not None
+    return _code_pattern(isinstance(value, str)).search(value) is not None
 
 
 def code_in_view(data: memoryview) -> bool:
     """Whether bytes of any length read like code, searched window by window (no full copy)."""
     step = _WINDOW - _OVERLAP
     for start in range(0, max(1, len(data) - _OVERLAP), step):
-        if _CODE_BYTES.search(data[start : start + _WINDOW]) is not None:
+        if _code_pattern(False).search(data[start : start + _WINDOW]) is not None:
             return True
     return False
 
