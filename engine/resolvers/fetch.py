@@ -30,6 +30,13 @@ _TRUE: Final = ("1", "true", "yes", "on")
 #: server ignores the range skips the first ``offset`` bytes itself).
 Opener = Callable[[int], Iterable[bytes]]
 Progress = Callable[[int], None]
+#: Starts a progress display for one download (label, total bytes when known) and returns the
+#: callback that advances it by bytes received; the CLI passes one that draws on a terminal.
+ProgressFactory = Callable[[str, "int | None"], Progress]
+
+
+def no_progress(label: str, total: int | None) -> Progress:
+    return lambda n: None
 
 
 @dataclass(frozen=True)
