@@ -11,7 +11,14 @@ from modelward.engine.errors import InvalidReference
 
 HF_REPO = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?$")
 GIT_COMMIT = re.compile(r"^[0-9a-f]{40}$")
-OCI_DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
+OCI_SHA256 = re.compile(r"^sha256:[0-9a-f]{64}$")
+_OCI_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+OCI_REPOSITORY = re.compile(rf"^{_OCI_COMPONENT}(?:/{_OCI_COMPONENT})*$")
+OCI_REGISTRY = re.compile(
+    r"^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*"
+    r"|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?$"
+)
+OCI_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 URI_SCHEMES = (
     "hf", "oci", "s3", "gs", "as", "pvc", "file", "http", "https", "hdfs", "webhdfs",
     "model-registry", "kit",
@@ -34,6 +41,8 @@ class ModelRef:
         if self.scheme == "hf":
             suffix = f"@{self.revision}" if self.revision else ""
             return f"hf://{self.location}{suffix}"
+        if self.scheme in ("oci", "kit"):  # a ModelKit is an OCI artifact: one spelling for both
+            return f"oci://{self.location}{'@' if self.pinned else ':'}{self.revision}"
         return self.raw.strip()
 
     @property
@@ -83,10 +92,73 @@ def _parse_hf(ref: str, scheme: str, rest: str) -> ModelRef:
     return ModelRef(ref, scheme, repo, revision, pinned)
 
 
+@dataclass(frozen=True)
+class OciName:
+    """``REGISTRY/REPOSITORY[:TAG][@sha256:HEX]`` as container runtimes read it."""
+
+    registry: str
+    repository: str
+    tag: str | None
+    digest: str | None
+
+    @property
+    def location(self) -> str:
+        return f"{self.registry}/{self.repository}"
+
+    @classmethod
+    def parse(cls, name: str) -> OciName:
+        """Parse an image or artifact name; ``ValueError`` says what is wrong with it."""
+        if len(name) > 1024:
+            raise ValueError("the name is longer than 1024 characters")
+        rest, at, digest = name.partition("@")
+        if at and not OCI_SHA256.match(digest):
+            algorithm = digest.partition(":")[0]
+            if algorithm and algorithm != "sha256" and ":" in digest:
+                raise ValueError(f"only sha256 digests are supported, not {algorithm!r}")
+            raise ValueError("a digest is sha256: followed by 64 lowercase hex digits")
+        registry, repository = _split_registry(rest)
+        repository, tag = _split_tag(repository)
+        if not OCI_REPOSITORY.match(repository) or len(repository) > 255:
+            raise ValueError(
+                f"{repository!r} is not a repository name (lowercase letters, digits and "
+                "separators ._- between /-separated components)"
+            )
+        if registry == "docker.io" and "/" not in repository:
+            repository = f"library/{repository}"
+        return cls(registry, repository, tag, digest or None)
+
+
+def _split_registry(name: str) -> tuple[str, str]:
+    first, slash, rest = name.partition("/")
+    # As Docker reads it: the first component is a registry if it looks like a host name.
+    is_host = slash and (
+        any(c in first for c in ".:[") or first == "localhost" or first != first.lower()
+    )
+    if not is_host:
+        return "docker.io", name
+    if not OCI_REGISTRY.match(first):
+        raise ValueError(f"{first!r} is not a registry host[:port]")
+    return ("docker.io" if first == "index.docker.io" else first), rest
+
+
+def _split_tag(repository: str) -> tuple[str, str | None]:
+    head, colon, tag = repository.rpartition(":")
+    if not colon or "/" in tag:
+        return repository, None
+    if not OCI_TAG.match(tag):
+        raise ValueError(f"{tag!r} is not a tag (letters, digits, _.-; at most 128)")
+    return head, tag
+
+
 def _parse_oci(ref: str, scheme: str, rest: str) -> ModelRef:
-    pinned = bool(OCI_DIGEST.search(rest))
-    revision = rest.rsplit("@", 1)[1] if pinned else None
-    return ModelRef(ref, scheme, rest, revision, pinned)
+    """``oci://`` and ``kit://``: revision is the digest when there is one, else the tag."""
+    try:
+        name = OciName.parse(rest)
+    except ValueError as exc:
+        form = f"{scheme}://REGISTRY/REPOSITORY[:TAG][@sha256:DIGEST]"
+        raise InvalidReference(ref, f"{exc}; the form is {form}") from None
+    revision = name.digest or name.tag or "latest"
+    return ModelRef(ref, scheme, name.location, revision, name.digest is not None)
 
 
 def _parse_file(ref: str, scheme: str, rest: str) -> ModelRef:

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Build the external programs the tests run for real from their Go modules: OPA, etcd,
-# kube-apiserver, kubectl and Helm.
+# kube-apiserver, kubectl, Helm, and the OCI registry and ORAS CLI.
 #
 # Versions are pinned by small Go modules of our own: tools/ (OPA), tools/etcd and tools/kube
-# (kube-apiserver, kubectl and Helm), each with its go.mod and go.sum. Binaries go to tools-cache/bin/.
+# (kube-apiserver, kubectl and Helm) and tools/oci (registry, oras), each with its go.mod and
+# go.sum. Binaries go to tools-cache/bin/.
 # Re-running is cheap: a tool is rebuilt only when its binary is missing or reports another
 # version than the pinned one. First builds on 2 cores take 12-20 minutes: docs/testing.md.
 #
-# Usage: scripts/tools.sh [TOOL...]      TOOL: opa etcd kube-apiserver kubectl helm (default: all)
+# Usage: scripts/tools.sh [TOOL...]      TOOL: opa etcd kube-apiserver kubectl helm registry oras
+#                                        (default: all)
 #        scripts/tools.sh --path TOOL    print the binary path only (builds it if needed)
 # Env:   MODELWARD_TOOLS_CACHE           cache folder (default: <repo>/tools-cache)
 set -euo pipefail
@@ -17,7 +19,7 @@ TOOLS_MOD="$ROOT/tools"
 CACHE="${MODELWARD_TOOLS_CACHE:-$ROOT/tools-cache}"
 BIN="$CACHE/bin"
 # kube-apiserver first: kubectl and helm reuse most of the packages it compiles.
-ALL_TOOLS=(opa etcd kube-apiserver kubectl helm)
+ALL_TOOLS=(opa etcd kube-apiserver kubectl helm registry oras)
 QUIET=0
 
 log() { [[ $QUIET == 1 ]] || echo "tools: $*" >&2; }
@@ -146,12 +148,36 @@ build_helm() {
     go_build "$HELM_MODULE/cmd/helm" "$1" kube "-X $HELM_MODULE/internal/version.version=$(want_helm)"
 }
 
+# --- OCI registry (tools/oci) ---------------------------------------------------------------
+# The CNCF Distribution registry: the oci:// resolver's tests push to and pull from a real one.
+REGISTRY_MODULE=github.com/distribution/distribution/v3
+
+want_registry() { pinned_version "$REGISTRY_MODULE" oci; }
+
+# Prints "registry github.com/distribution/distribution/v3 vX.Y.Z".
+have_registry() { "$1" --version 2>/dev/null | awk '{ print $3; exit }'; }
+
+build_registry() {
+    go_build "$REGISTRY_MODULE/cmd/registry" "$1" oci "-X $REGISTRY_MODULE/version.version=$(want_registry)"
+}
+
+# --- ORAS CLI (tools/oci) ------------------------------------------------------------------
+# Pushes generic artifacts in the tests, as users of the oci:// scheme do.
+ORAS_MODULE=oras.land/oras
+
+want_oras() { local v; v="$(pinned_version "$ORAS_MODULE" oci)"; echo "${v#v}"; }
+
+have_oras() { "$1" version 2>/dev/null | awk '$1 == "Version:" { print $2; exit }'; }
+
+# oras's version package carries the release version, so no -X flag is needed.
+build_oras() { go_build "$ORAS_MODULE/cmd/oras" "$1" oci; }
+
 main() {
     local path_only=0 tools=()
     while [[ $# -gt 0 ]]; do
         case "$1" in
             --path) path_only=1; QUIET=1 ;;
-            -h|--help) sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; return 0 ;;
+            -h|--help) sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; return 0 ;;
             -*) die "unknown option $1" ;;
             *) tools+=("$1") ;;
         esac

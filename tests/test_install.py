@@ -35,6 +35,8 @@ EXTRA_ONLY = [
     "model_signing",
     "sigstore",
     "OpenSSL",
+    "oras",
+    "zstandard",
     "fickling",
 ]
 

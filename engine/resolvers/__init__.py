@@ -21,4 +21,9 @@ def resolve(ref: ModelRef) -> ModelSource:
             from modelward.engine.resolvers.hf.resolver import HfResolver
 
         return HfResolver().resolve(ref)
+    if ref.scheme in ("oci", "kit"):
+        with requires("oci", "oci:// references"):
+            from modelward.engine.resolvers.oci.resolver import OciResolver
+
+        return OciResolver().resolve(ref)
     raise UnsupportedReference(ref.raw, ref.scheme)

@@ -251,7 +251,7 @@ def _storage_uri_pod(uri: str) -> dict[str, Any]:
         (f"oci://q.io/m@sha256:{'a' * 64}", f"oci://q.io/m@sha256:{'a' * 64}", True),
         ("oci+native://quay.io/org/model:1.0", "oci://quay.io/org/model:1.0", False),
         ("oci+fetch://quay.io/org/model:1.0", "oci://quay.io/org/model:1.0", False),
-        ("kit://jozu.ml/org/model:latest", "kit://jozu.ml/org/model:latest", False),
+        ("kit://jozu.ml/org/model:latest", "oci://jozu.ml/org/model:latest", False),
         ("model-registry://fraud/v3", "model-registry://fraud/v3", False),
         ("hdfs://namenode/models/m", "hdfs://namenode/models/m", False),
         ("webhdfs://namenode/models/m", "webhdfs://namenode/models/m", False),

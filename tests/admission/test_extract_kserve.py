@@ -82,7 +82,7 @@ def test_legacy_framework_storage_uri(framework: str) -> None:
     [
         ("hf://meta-llama/Llama-3.1-8B-Instruct", "hf://meta-llama/Llama-3.1-8B-Instruct", False),
         (f"hf://org/model:{SHA}", f"hf://org/model@{SHA}", True),
-        ("kit://jozu.ml/jozu/qwen2.5:0.5b", "kit://jozu.ml/jozu/qwen2.5:0.5b", False),
+        ("kit://jozu.ml/jozu/qwen2.5:0.5b", "oci://jozu.ml/jozu/qwen2.5:0.5b", False),
         ("model-registry://fraud-detector/v3", "model-registry://fraud-detector/v3", False),
         (f"oci://quay.io/org/model@{DIGEST}", f"oci://quay.io/org/model@{DIGEST}", True),
         ("hdfs://namenode:8020/models/m", "hdfs://namenode:8020/models/m", False),

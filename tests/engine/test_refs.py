@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from modelward.engine.errors import InvalidReference, UnsupportedReference
-from modelward.engine.refs import ModelRef
+from modelward.engine.refs import ModelRef, OciName
 from modelward.engine.resolvers import resolve
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
@@ -19,11 +19,11 @@ SHA = "0123456789abcdef0123456789abcdef01234567"
         ("hf://org/name@main", "hf", "org/name", "main", False),
         (f"hf://org/name@{SHA}", "hf", "org/name", SHA, True),
         (f"hf://org/name:{SHA}", "hf", "org/name", SHA, True),
-        ("oci://reg.io/models/m:1.0", "oci", "reg.io/models/m:1.0", None, False),
+        ("oci://reg.io/models/m:1.0", "oci", "reg.io/models/m", "1.0", False),
         (
             f"oci://reg.io/m@sha256:{'a' * 64}",
             "oci",
-            f"reg.io/m@sha256:{'a' * 64}",
+            "reg.io/m",
             f"sha256:{'a' * 64}",
             True,
         ),
@@ -33,11 +33,11 @@ SHA = "0123456789abcdef0123456789abcdef01234567"
         ("https://example.com/m.bin", "https", "example.com/m.bin", None, False),
         ("http://example.com/m.bin", "http", "example.com/m.bin", None, False),
         ("model-registry://reg/model/v1", "model-registry", "reg/model/v1", None, False),
-        ("kit://jozu.ml/org/model:latest", "kit", "jozu.ml/org/model:latest", None, False),
+        ("kit://jozu.ml/org/model:latest", "kit", "jozu.ml/org/model", "latest", False),
         (
             f"kit://jozu.ml/org/model@sha256:{'b' * 64}",
             "kit",
-            f"jozu.ml/org/model@sha256:{'b' * 64}",
+            "jozu.ml/org/model",
             f"sha256:{'b' * 64}",
             True,
         ),
@@ -74,15 +74,69 @@ def test_invalid(ref: str, reason: str) -> None:
 @pytest.mark.parametrize(
     "ref",
     [
-        "oci://r/m:1",
         "s3://b/m",
         "gs://b/m",
         "pvc://c/m",
         "https://h/m",
         "model-registry://r/m/1",
-        "kit://r/m:1",
     ],
 )
 def test_remote_schemes_are_not_supported_yet(ref: str) -> None:
     with pytest.raises(UnsupportedReference, match="not supported yet"):
         resolve(ModelRef.parse(ref))
+
+
+D = "c" * 64
+
+
+@pytest.mark.parametrize(
+    ("ref", "canonical", "pinned"),
+    [
+        ("oci://ubuntu", "oci://docker.io/library/ubuntu:latest", False),
+        ("oci://ubuntu:22.04", "oci://docker.io/library/ubuntu:22.04", False),
+        ("oci://org/model", "oci://docker.io/org/model:latest", False),
+        ("oci://index.docker.io/org/model:1", "oci://docker.io/org/model:1", False),
+        ("oci://docker.io/ubuntu", "oci://docker.io/library/ubuntu:latest", False),
+        ("oci://localhost/m", "oci://localhost/m:latest", False),
+        ("oci://127.0.0.1:5000/a/b/c:v1.2", "oci://127.0.0.1:5000/a/b/c:v1.2", False),
+        ("oci://[::1]:5000/m:t", "oci://[::1]:5000/m:t", False),
+        (f"oci://reg.io/m:tag@sha256:{D}", f"oci://reg.io/m@sha256:{D}", True),
+        (f"oci://reg.io/m@sha256:{D}", f"oci://reg.io/m@sha256:{D}", True),
+        ("kit://jozu.ml/org/model:1", "oci://jozu.ml/org/model:1", False),
+        (f"kit://jozu.ml/org/model@sha256:{D}", f"oci://jozu.ml/org/model@sha256:{D}", True),
+        ("oci://Reg.IO:443/m_x/y-z__w", "oci://Reg.IO:443/m_x/y-z__w:latest", False),
+    ],
+)
+def test_oci_canonical(ref: str, canonical: str, pinned: bool) -> None:
+    parsed = ModelRef.parse(ref)
+    assert (parsed.canonical, parsed.pinned) == (canonical, pinned)
+    assert ModelRef.parse(parsed.canonical).canonical == canonical
+
+
+def test_oci_name_keeps_tag_and_digest() -> None:
+    name = OciName.parse(f"reg.io:5000/org/m:v1@sha256:{D}")
+    assert (name.registry, name.repository, name.tag, name.digest) == (
+        "reg.io:5000", "org/m", "v1", f"sha256:{D}",
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("ref", "reason"),
+    [
+        ("oci://reg.io/Upper/m", "not a repository name"),
+        ("oci://reg.io/m:", "not a tag"),
+        ("oci://reg.io/m:bad tag", "not a tag"),
+        ("oci://reg.io/", "not a repository name"),
+        ("oci://reg.io/m@sha256:abc", "64 lowercase hex"),
+        (f"oci://reg.io/m@sha512:{'a' * 128}", "only sha256 digests"),
+        ("oci://reg.io/a//b", "not a repository name"),
+        ("oci://reg_io.x/m", "not a registry"),
+        ("kit://reg.io/m/../x", "not a repository name"),
+        ("oci://reg.io/m:" + "t" * 200, "not a tag"),
+    ],
+)
+def test_oci_invalid(ref: str, reason: str) -> None:
+    with pytest.raises(InvalidReference) as info:
+        ModelRef.parse(ref)
+    assert reason in info.value.reason
+    assert "REGISTRY/REPOSITORY" in info.value.reason
