@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import shutil
 from pathlib import Path
 
 import pytest
@@ -42,8 +43,6 @@ def test_offline_rebuilds_the_tree_from_cached_blobs(
     digest, _ = _push_pack(registry, "models/rebuild", safetensors(7))
     ref = f"oci://{registry.host}/models/rebuild@{digest}"
     first = resolve(ref, cache)
-    import shutil
-
     shutil.rmtree(first.root)
     again = resolve(ref, cache, offline=True)
     assert file_facts(again) == file_facts(resolve(ref, cache))
