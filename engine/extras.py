@@ -31,6 +31,8 @@ EXTRA_OF_MODULE: Final[dict[str, str]] = {
     "sigstore": "signing",
     "sigstore_models": "signing",
     "OpenSSL": "signing",
+    "boto3": "s3",
+    "botocore": "s3",
 }
 
 

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Build the external programs the tests run for real from their Go modules: OPA, etcd,
-# kube-apiserver, kubectl and Helm.
+# kube-apiserver, kubectl, Helm and versitygw (an S3-compatible object store).
 #
 # Versions are pinned by small Go modules of our own: tools/ (OPA), tools/etcd and tools/kube
-# (kube-apiserver, kubectl and Helm), each with its go.mod and go.sum. Binaries go to tools-cache/bin/.
+# (kube-apiserver, kubectl and Helm) and tools/s3 (versitygw), each with its go.mod and go.sum.
+# Binaries go to tools-cache/bin/.
 # Re-running is cheap: a tool is rebuilt only when its binary is missing or reports another
 # version than the pinned one. First builds on 2 cores take 12-20 minutes: docs/testing.md.
 #
-# Usage: scripts/tools.sh [TOOL...]      TOOL: opa etcd kube-apiserver kubectl helm (default: all)
+# Usage: scripts/tools.sh [TOOL...]      TOOL: opa etcd kube-apiserver kubectl helm versitygw
+#                                        (default: all)
 #        scripts/tools.sh --path TOOL    print the binary path only (builds it if needed)
 # Env:   MODELWARD_TOOLS_CACHE           cache folder (default: <repo>/tools-cache)
 set -euo pipefail
@@ -17,7 +19,7 @@ TOOLS_MOD="$ROOT/tools"
 CACHE="${MODELWARD_TOOLS_CACHE:-$ROOT/tools-cache}"
 BIN="$CACHE/bin"
 # kube-apiserver first: kubectl and helm reuse most of the packages it compiles.
-ALL_TOOLS=(opa etcd kube-apiserver kubectl helm)
+ALL_TOOLS=(opa etcd kube-apiserver kubectl helm versitygw)
 QUIET=0
 
 log() { [[ $QUIET == 1 ]] || echo "tools: $*" >&2; }
@@ -146,12 +148,26 @@ build_helm() {
     go_build "$HELM_MODULE/cmd/helm" "$1" kube "-X $HELM_MODULE/internal/version.version=$(want_helm)"
 }
 
+# --- versitygw (tools/s3) -----------------------------------------------------------------
+# A real S3 server for the s3:// and gs:// resolver tests: its posix backend keeps objects as
+# files and, given a versioning folder, supports bucket versioning (pinning by versionId).
+VGW_MODULE=github.com/versity/versitygw
+
+want_versitygw() { pinned_version "$VGW_MODULE" s3; }
+
+have_versitygw() { "$1" --version 2>/dev/null | awk '$1 == "Version" { print $3; exit }'; }
+
+# Its Makefile stamps the release into main.Version; without it the binary says "git".
+build_versitygw() {
+    go_build "$VGW_MODULE/cmd/versitygw" "$1" s3 "-X main.Version=$(want_versitygw)"
+}
+
 main() {
     local path_only=0 tools=()
     while [[ $# -gt 0 ]]; do
         case "$1" in
             --path) path_only=1; QUIET=1 ;;
-            -h|--help) sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; return 0 ;;
+            -h|--help) sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; return 0 ;;
             -*) die "unknown option $1" ;;
             *) tools+=("$1") ;;
         esac

@@ -21,4 +21,14 @@ def resolve(ref: ModelRef) -> ModelSource:
             from modelward.engine.resolvers.hf.resolver import HfResolver
 
         return HfResolver().resolve(ref)
+    if ref.scheme in ("s3", "gs"):
+        with requires("s3", "s3:// and gs:// references"):
+            from modelward.engine.resolvers.buckets.resolver import S3Resolver
+
+        return S3Resolver().resolve(ref)
+    if ref.scheme in ("https", "http"):
+        with requires("https", "https:// references"):
+            from modelward.engine.resolvers.https import HttpsResolver
+
+        return HttpsResolver().resolve(ref)
     raise UnsupportedReference(ref.raw, ref.scheme)
