@@ -33,6 +33,8 @@ EXTRA_OF_MODULE: Final[dict[str, str]] = {
     "OpenSSL": "signing",
     "oras": "oci",
     "zstandard": "oci",
+    "boto3": "s3",
+    "botocore": "s3",
 }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from modelward.engine.errors import InvalidReference
 
@@ -19,6 +19,9 @@ OCI_REGISTRY = re.compile(
     r"|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?$"
 )
 OCI_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+BUCKET = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,221}$")
+VERSION_ID = re.compile(r"^[\x21-\x7e]{1,1024}$")
+URL_SHA256 = re.compile(r"^sha256=([0-9a-fA-F]{64})$")
 URI_SCHEMES = (
     "hf", "oci", "s3", "gs", "as", "pvc", "file", "http", "https", "hdfs", "webhdfs",
     "model-registry", "kit",
@@ -43,6 +46,12 @@ class ModelRef:
             return f"hf://{self.location}{suffix}"
         if self.scheme in ("oci", "kit"):  # a ModelKit is an OCI artifact: one spelling for both
             return f"oci://{self.location}{'@' if self.pinned else ':'}{self.revision}"
+        if self.scheme in ("s3", "gs"):
+            suffix = f"?versionId={quote(self.revision, safe='')}" if self.revision else ""
+            return f"{self.scheme}://{self.location}{suffix}"
+        if self.scheme in ("http", "https"):
+            suffix = f"#{self.revision.replace(':', '=', 1)}" if self.revision else ""
+            return f"{self.scheme}://{self.location}{suffix}"
         return self.raw.strip()
 
     @property
@@ -177,4 +186,52 @@ def _parse_generic(ref: str, scheme: str, rest: str) -> ModelRef:
     return ModelRef(ref, scheme, rest, None, pinned)
 
 
-_PARSERS = {"hf": _parse_hf, "oci": _parse_oci, "kit": _parse_oci, "file": _parse_file}
+def _parse_bucket(ref: str, scheme: str, rest: str) -> ModelRef:
+    """``s3://BUCKET/KEY_OR_PREFIX[?versionId=V]``, ``gs://BUCKET/PREFIX``; the key is literal."""
+    path, has_query, query = rest.partition("?")
+    bucket, _, key = path.partition("/")
+    if not bucket:
+        raise InvalidReference(ref, f"{scheme}:// needs a host, bucket, claim or registry name")
+    if not BUCKET.match(bucket):
+        raise InvalidReference(ref, f"{bucket!r} is not a bucket name")
+    key = re.sub(r"/{2,}$", "/", key)
+    version = _version_id(ref, query) if has_query else None
+    if version is not None and (not key or key.endswith("/")):
+        raise InvalidReference(ref, "versionId names one object, not a prefix")
+    location = f"{bucket}/{key}" if key else bucket
+    return ModelRef(ref, scheme, location, version, version is not None)
+
+
+def _version_id(ref: str, query: str) -> str:
+    name, _, value = query.partition("=")
+    if name != "versionId" or "&" in value or ";" in value:
+        raise InvalidReference(ref, "the only query allowed is ?versionId=VERSION")
+    version = unquote(value)  # not unquote_plus: a "+" is part of the id
+    if not VERSION_ID.match(version):
+        raise InvalidReference(ref, "versionId must be 1-1024 printable characters")
+    return version
+
+
+def _parse_url(ref: str, scheme: str, rest: str) -> ModelRef:
+    """``https://HOST/PATH[#sha256=HEX]``: pinned by the content digest in the fragment."""
+    parts = urlsplit(ref)
+    if not parts.hostname:
+        raise InvalidReference(ref, f"{scheme}:// needs a host, bucket, claim or registry name")
+    if "@" in parts.netloc:
+        raise InvalidReference(ref, "credentials in the URL are not allowed")
+    _ = parts.port  # a malformed port raises ValueError here
+    digest = None
+    if parts.fragment:
+        match = URL_SHA256.match(parts.fragment)
+        if not match:
+            raise InvalidReference(ref, "the only fragment allowed is #sha256=<64 hex digits>")
+        digest = f"sha256:{match.group(1).lower()}"
+    query = f"?{parts.query}" if parts.query else ""
+    location = f"{parts.netloc.lower()}{parts.path}{query}"
+    return ModelRef(ref, scheme, location, digest, digest is not None)
+
+
+_PARSERS = {
+    "hf": _parse_hf, "oci": _parse_oci, "kit": _parse_oci, "file": _parse_file,
+    "s3": _parse_bucket, "gs": _parse_bucket, "http": _parse_url, "https": _parse_url,
+}  # fmt: skip

@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # Build the external programs the tests run for real from their Go modules: OPA, etcd,
-# kube-apiserver, kubectl, Helm, and the OCI registry and ORAS CLI.
+# kube-apiserver, kubectl, Helm, the OCI registry and ORAS CLI, and versitygw (an S3-compatible
+# object store).
 #
-# Versions are pinned by small Go modules of our own: tools/ (OPA), tools/etcd and tools/kube
-# (kube-apiserver, kubectl and Helm) and tools/oci (registry, oras), each with its go.mod and
-# go.sum. Binaries go to tools-cache/bin/.
+# Versions are pinned by small Go modules of our own: tools/ (OPA), tools/etcd, tools/kube
+# (kube-apiserver, kubectl and Helm), tools/oci (registry, oras) and tools/s3 (versitygw), each
+# with its go.mod and go.sum. Binaries go to tools-cache/bin/.
 # Re-running is cheap: a tool is rebuilt only when its binary is missing or reports another
 # version than the pinned one. First builds on 2 cores take 12-20 minutes: docs/testing.md.
 #
 # Usage: scripts/tools.sh [TOOL...]      TOOL: opa etcd kube-apiserver kubectl helm registry oras
-#                                        (default: all)
+#                                              versitygw (default: all)
 #        scripts/tools.sh --path TOOL    print the binary path only (builds it if needed)
 # Env:   MODELWARD_TOOLS_CACHE           cache folder (default: <repo>/tools-cache)
 set -euo pipefail
@@ -19,7 +20,7 @@ TOOLS_MOD="$ROOT/tools"
 CACHE="${MODELWARD_TOOLS_CACHE:-$ROOT/tools-cache}"
 BIN="$CACHE/bin"
 # kube-apiserver first: kubectl and helm reuse most of the packages it compiles.
-ALL_TOOLS=(opa etcd kube-apiserver kubectl helm registry oras)
+ALL_TOOLS=(opa etcd kube-apiserver kubectl helm registry oras versitygw)
 QUIET=0
 
 log() { [[ $QUIET == 1 ]] || echo "tools: $*" >&2; }
@@ -171,6 +172,20 @@ have_oras() { "$1" version 2>/dev/null | awk '$1 == "Version:" { print $2; exit 
 
 # oras's version package carries the release version, so no -X flag is needed.
 build_oras() { go_build "$ORAS_MODULE/cmd/oras" "$1" oci; }
+
+# --- versitygw (tools/s3) -----------------------------------------------------------------
+# A real S3 server for the s3:// and gs:// resolver tests: its posix backend keeps objects as
+# files and, given a versioning folder, supports bucket versioning (pinning by versionId).
+VGW_MODULE=github.com/versity/versitygw
+
+want_versitygw() { pinned_version "$VGW_MODULE" s3; }
+
+have_versitygw() { "$1" --version 2>/dev/null | awk '$1 == "Version" { print $3; exit }'; }
+
+# Its Makefile stamps the release into main.Version; without it the binary says "git".
+build_versitygw() {
+    go_build "$VGW_MODULE/cmd/versitygw" "$1" s3 "-X main.Version=$(want_versitygw)"
+}
 
 main() {
     local path_only=0 tools=()

@@ -37,6 +37,9 @@ EXTRA_ONLY = [
     "OpenSSL",
     "oras",
     "zstandard",
+    "boto3",
+    "botocore",
+    "urllib3",
     "fickling",
 ]
 
@@ -132,6 +135,8 @@ def test_help_lists_every_command_without_extras(base_venv: Path) -> None:
     ("args", "extra"),
     [
         (["scan", "hf://org/model"], "hub"),
+        (["scan", "s3://bucket/model/"], "s3"),
+        (["scan", "https://127.0.0.1:9/model.bin"], "https"),
         (["scan", "{model}", "--engine", "opa", "--opa-url", "http://127.0.0.1:9"], "opa"),
         (["sign", "{dir}", "--key", "{dir}/missing.pem"], "signing"),
         (["registry", "list", "--registry", "kubernetes://default"], "kubernetes"),

@@ -26,4 +26,14 @@ def resolve(ref: ModelRef) -> ModelSource:
             from modelward.engine.resolvers.oci.resolver import OciResolver
 
         return OciResolver().resolve(ref)
+    if ref.scheme in ("s3", "gs"):
+        with requires("s3", "s3:// and gs:// references"):
+            from modelward.engine.resolvers.buckets.resolver import S3Resolver
+
+        return S3Resolver().resolve(ref)
+    if ref.scheme in ("https", "http"):
+        with requires("https", "https:// references"):
+            from modelward.engine.resolvers.https import HttpsResolver
+
+        return HttpsResolver().resolve(ref)
     raise UnsupportedReference(ref.raw, ref.scheme)

@@ -22,7 +22,9 @@ from modelward.engine.errors import ResolveError
 CACHE_ENV: Final = "MODELWARD_CACHE_DIR"
 OFFLINE_ENV: Final = "MODELWARD_OFFLINE"
 TIMEOUT_ENV: Final = "MODELWARD_FETCH_TIMEOUT"
+MAX_DOWNLOAD_ENV: Final = "MODELWARD_MAX_DOWNLOAD"
 DEFAULT_TIMEOUT: Final = 30.0
+DEFAULT_MAX_DOWNLOAD: Final = 64 << 30
 CHUNK: Final = 1 << 20
 _TRUE: Final = ("1", "true", "yes", "on")
 
@@ -41,11 +43,12 @@ def no_progress(label: str, total: int | None) -> Progress:
 
 @dataclass(frozen=True)
 class FetchSettings:
-    """Cache folder, offline mode and network timeout for remote references."""
+    """Cache folder, offline mode, network timeout and the most bytes one reference may fetch."""
 
     cache_dir: Path
     offline: bool = False
     timeout: float = DEFAULT_TIMEOUT
+    max_download: int = DEFAULT_MAX_DOWNLOAD
 
     @classmethod
     def from_environ(cls, env: Mapping[str, str] | None = None) -> FetchSettings:
@@ -61,7 +64,16 @@ class FetchSettings:
         if timeout <= 0:
             raise ResolveError(TIMEOUT_ENV, "must be a positive number of seconds")
         offline = (env.get(OFFLINE_ENV) or "").strip().lower() in _TRUE
-        return cls(Path(base).expanduser(), offline, timeout)
+        return cls(Path(base).expanduser(), offline, timeout, _max_download(env))
+
+
+def _max_download(env: Mapping[str, str]) -> int:
+    raw = (env.get(MAX_DOWNLOAD_ENV) or "").strip()
+    if not raw:
+        return DEFAULT_MAX_DOWNLOAD
+    if not raw.isdigit() or int(raw) <= 0:
+        raise ResolveError(MAX_DOWNLOAD_ENV, "must be a positive number of bytes")
+    return int(raw)
 
 
 class DigestMismatch(ResolveError):

@@ -42,7 +42,7 @@ def test_every_extra_named_is_declared_in_the_package_metadata() -> None:
 
     declared = set(metadata("modelward").get_all("Provides-Extra") or [])
     assert set(EXTRA_OF_MODULE.values()) <= declared
-    assert {"hub", "kubernetes", "webhook", "opa", "signing", "all"} <= declared
+    assert {"hub", "kubernetes", "webhook", "opa", "signing", "s3", "https", "all"} <= declared
 
 
 def test_cli_maps_a_stray_optional_import_to_the_extra() -> None:

@@ -62,6 +62,15 @@ def test_parse(ref: str, scheme: str, location: str, revision: str | None, pinne
         ("hf://org/name/extra", "hf://org/name[@revision]"),
         ("hf://org/name@", "empty revision"),
         ("s3:///nobucket", "needs a host, bucket"),
+        ("s3://b/?versionId=1", "versionId names one object, not a prefix"),
+        ("s3://b/k?versionId=1&x=2", "the only query allowed is ?versionId="),
+        ("s3://b/k?prefix=x", "the only query allowed is ?versionId="),
+        ("s3://b/k?versionId=", "versionId must be 1-1024 printable"),
+        ("s3://-b/k", "is not a bucket name"),
+        ("https://user:pw@h/m.bin", "credentials in the URL are not allowed"),
+        ("https://h/m.bin#top", "the only fragment allowed is #sha256="),
+        ("https://h/m.bin#sha256=abc", "the only fragment allowed is #sha256="),
+        ("https:///m.bin", "needs a host"),
         ("./a\nb", "control characters"),
     ],
 )
@@ -71,13 +80,35 @@ def test_invalid(ref: str, reason: str) -> None:
     assert reason in info.value.reason
 
 
+SHA256 = "ab" * 32
+
+
+@pytest.mark.parametrize(
+    ("ref", "location", "revision", "pinned", "canonical"),
+    [
+        ("s3://b/models/", "b/models/", None, False, "s3://b/models/"),
+        ("S3://b/models///", "b/models/", None, False, "s3://b/models/"),
+        ("s3://b", "b", None, False, "s3://b"),
+        ("s3://b/m.bin?versionId=3HL4k.q_", "b/m.bin", "3HL4k.q_", True, "s3://b/m.bin?versionId=3HL4k.q_"),
+        ("s3://b/m?versionId=a+b%2Fc", "b/m", "a+b/c", True, "s3://b/m?versionId=a%2Bb%2Fc"),
+        ("gs://b/p/x", "b/p/x", None, False, "gs://b/p/x"),
+        (f"https://Host.Example:8443/a/m.bin#sha256={SHA256.upper()}", "host.example:8443/a/m.bin",
+         f"sha256:{SHA256}", True, f"https://host.example:8443/a/m.bin#sha256={SHA256}"),
+        ("https://h/a/m.bin?sig=1", "h/a/m.bin?sig=1", None, False, "https://h/a/m.bin?sig=1"),
+    ],
+)  # fmt: skip
+def test_bucket_and_url_references(
+    ref: str, location: str, revision: str | None, pinned: bool, canonical: str
+) -> None:
+    parsed = ModelRef.parse(ref)
+    assert (parsed.location, parsed.revision, parsed.pinned) == (location, revision, pinned)
+    assert parsed.canonical == canonical
+
+
 @pytest.mark.parametrize(
     "ref",
     [
-        "s3://b/m",
-        "gs://b/m",
         "pvc://c/m",
-        "https://h/m",
         "model-registry://r/m/1",
     ],
 )
