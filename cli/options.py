@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -11,6 +12,7 @@ import typer
 
 from modelward.engine.collectors import CollectOptions, SignatureOptions
 from modelward.engine.policy.bundle import PolicyBundle
+from modelward.engine.resolvers.fetch import OFFLINE_ENV
 
 
 class OutputFormat(StrEnum):
@@ -91,6 +93,13 @@ TrustRootOpt = Annotated[
         "--trust-root", help="Sigstore trusted_root.json or client trust config (offline)."
     ),
 ]
+OfflineOpt = Annotated[
+    bool,
+    typer.Option(
+        "--offline",
+        help="Use only what is cached (remote references); no network. Also MODELWARD_OFFLINE=1.",
+    ),
+]
 BomOpt = Annotated[Path | None, typer.Option("--bom", help="CycloneDX ML-BOM for the model.")]
 
 
@@ -111,6 +120,13 @@ def signature_options(
         signature=signature, key=key, certificate_chain=tuple(chain or ()),
         identity=identity, issuer=issuer, trust_root=trust_root,
     )  # fmt: skip
+
+
+def go_offline(offline: bool) -> None:
+    """``--offline``: every resolver (and the Hub client) reads its offline switch from here."""
+    if offline:
+        os.environ[OFFLINE_ENV] = "1"
+        os.environ["HF_HUB_OFFLINE"] = "1"
 
 
 def collect_options(

@@ -1,10 +1,12 @@
-"""A hashing progress bar on a terminal; nothing when output is piped."""
+"""Hashing and download progress bars on a terminal; nothing when output is piped."""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+
+from modelward.engine.resolvers.fetch import ProgressFactory, no_progress
 
 
 @contextmanager
@@ -24,3 +26,29 @@ def hashing_progress(
     with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task("hashing", total=total)
         yield lambda n: bar.advance(task, n)
+
+
+@contextmanager
+def download_progress(enabled: bool | None = None) -> Iterator[ProgressFactory]:
+    """Yield a factory of download bars (one per file fetched), drawn only on a terminal."""
+    if enabled is None:
+        enabled = sys.stderr.isatty()
+    if not enabled:
+        yield no_progress
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
+
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+    )
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+
+        def start(label: str, total: int | None) -> Callable[[int], None]:
+            task = bar.add_task(f"fetching {label}", total=total)
+            return lambda n: bar.advance(task, n)
+
+        yield start

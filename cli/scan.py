@@ -18,6 +18,7 @@ from modelward.cli.options import (
     IdentityOpt,
     IssuerOpt,
     KeyOpt,
+    OfflineOpt,
     OpaUrlOpt,
     OutputFormat,
     OutputOpt,
@@ -29,10 +30,11 @@ from modelward.cli.options import (
     collect_options,
     dump_json,
     engine_name,
+    go_offline,
     signature_options,
     write_output,
 )
-from modelward.cli.progress import hashing_progress
+from modelward.cli.progress import download_progress, hashing_progress
 from modelward.engine.collectors import CollectOptions
 from modelward.engine.facts import Facts
 from modelward.engine.pipeline import collect_facts, decide
@@ -61,8 +63,10 @@ def scan_command(
     bom: BomOpt = None,
     quiet: QuietOpt = False,
     summary: SummaryOpt = False,
+    offline: OfflineOpt = False,
 ) -> None:
     """Collect facts about MODEL, evaluate the policies; exit 0 allow, 1 deny, 2 error."""
+    go_offline(offline)
     bundle = load_bundle(policy, data)
     sig = signature_options(signature, key, certificate_chain, identity, issuer, trust_root)
     options = collect_options(bundle, sig, bom)
@@ -87,14 +91,17 @@ def facts_command(
     issuer: IssuerOpt = None,
     trust_root: TrustRootOpt = None,
     bom: BomOpt = None,
+    offline: OfflineOpt = False,
 ) -> None:
     """Print the facts document of MODEL as JSON (no policy evaluation)."""
+    go_offline(offline)
     sig = signature_options(signature, key, certificate_chain, identity, issuer, trust_root)
     options = collect_options(load_bundle(policy, None), sig, bom)
     write_output(dump_json(collect(model, options).to_json_dict()), output)
 
 
 def collect(model: str, options: CollectOptions | None = None) -> Facts:
-    source = resolve(ModelRef.parse(model))
+    with download_progress() as fetching:
+        source = resolve(ModelRef.parse(model), progress=fetching)
     with hashing_progress(sum(f.size for f in source.files)) as progress:
         return collect_facts(source, progress=progress, options=options)

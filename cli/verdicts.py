@@ -20,6 +20,7 @@ from modelward.cli.options import (
     IdentityOpt,
     IssuerOpt,
     KeyOpt,
+    OfflineOpt,
     OpaUrlOpt,
     OutputFormat,
     OutputOpt,
@@ -27,6 +28,7 @@ from modelward.cli.options import (
     SignatureOpt,
     TrustRootOpt,
     collect_options,
+    go_offline,
     signature_options,
     write_output,
 )
@@ -150,12 +152,14 @@ def vet_command(
     issuer: IssuerOpt = None,
     trust_root: TrustRootOpt = None,
     bom: BomOpt = None,
+    offline: OfflineOpt = False,
 ) -> None:
     """Scan MODEL, decide, sign the verdict and (with --publish) store it in the registry.
 
     Exit 0 allow, 1 deny, 2 error. Denied verdicts are published too, so admission can say
     the model was denied at vetting.
     """
+    go_offline(offline)
     if signing_key is None:
         raise VerdictError(
             f"vet needs a signing key: --signing-key FILE or ${SIGNING_KEY_ENV} "

@@ -164,6 +164,43 @@ class CardFacts(_Model):
     tags: list[str] = []
 
 
+class OriginLayer(_Model):
+    """One blob of an OCI manifest, as the registry described it."""
+
+    digest: str
+    media_type: str
+    size: int
+    title: str | None = Field(None, description="File name or path the layer declares")
+
+
+class OriginObject(_Model):
+    """One object of a bucket, as the listing described it."""
+
+    key: str
+    version_id: str | None = None
+    etag: str | None = None
+    size: int
+
+
+class OriginFacts(_Model):
+    """Where a remote model's bytes came from: the OCI manifest, bucket objects or URL."""
+
+    scheme: str
+    location: str = Field(description="REGISTRY/REPO, BUCKET/PREFIX or the URL without fragment")
+    tag: str | None = Field(None, description="The tag the reference named, when it named one")
+    digest: str | None = Field(
+        None,
+        description="sha256:<hex> of the OCI manifest, of the bucket object list, or of the "
+        "downloaded content",
+    )
+    media_type: str | None = None
+    artifact_type: str | None = None
+    layout: Literal["modelpack", "modelkit", "oras", "image"] | None = None
+    platform: str | None = None
+    layers: list[OriginLayer] = []
+    objects: list[OriginObject] = []
+
+
 class CollectorStatus(_Model):
     status: Literal["ok", "error", "skipped"]
     seconds: float = 0.0
@@ -183,6 +220,7 @@ class Facts(_Model):
 
     schema_: Literal["modelward.dev/facts/v1"] = Field(FACTS_SCHEMA_ID, alias="schema")
     subject: Subject
+    origin: OriginFacts | None = None
     files: list[FileFacts] = []
     formats: list[str] = []
     manifest: ManifestFacts | None = None

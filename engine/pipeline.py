@@ -17,7 +17,15 @@ from modelward.engine.collectors.publisher import PublisherCollector
 from modelward.engine.collectors.scan import ScanCollector
 from modelward.engine.collectors.signature import SignatureCollector
 from modelward.engine.decision import Decision
-from modelward.engine.facts import Collection, CollectorStatus, Facts, FileFacts, ScanFacts, Subject
+from modelward.engine.facts import (
+    Collection,
+    CollectorStatus,
+    Facts,
+    FileFacts,
+    OriginFacts,
+    ScanFacts,
+    Subject,
+)
 from modelward.engine.policy.bundle import PolicyBundle
 from modelward.engine.policy.evaluators import Evaluator
 from modelward.engine.refs import ModelRef
@@ -120,9 +128,11 @@ def _assemble(source: ModelSource, sections: dict[str, Any], collection: Collect
     )
     scan = sections.get("scan") or ScanFacts(complete=False, findings=list(source.findings))
     provenance = {name: sections.get(name) for name in PROVENANCE_SECTIONS}
+    origin = source.metadata.get("origin")
     return Facts(
         **provenance,
         subject=subject,
+        origin=OriginFacts.model_validate(origin) if origin is not None else None,
         files=files,
         formats=sorted({f.format for f in files}),
         manifest=hashes.manifest if hashes else None,

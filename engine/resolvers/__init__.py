@@ -5,14 +5,18 @@ from __future__ import annotations
 from modelward.engine.errors import UnsupportedReference
 from modelward.engine.extras import requires
 from modelward.engine.refs import ModelRef
+from modelward.engine.resolvers.fetch import ProgressFactory, no_progress
 from modelward.engine.resolvers.local import LocalResolver
 from modelward.engine.source import ModelSource
 
 __all__ = ["LocalResolver", "resolve"]
 
 
-def resolve(ref: ModelRef) -> ModelSource:
-    """Resolve any supported reference; unsupported schemes raise ``UnsupportedReference``."""
+def resolve(ref: ModelRef, *, progress: ProgressFactory = no_progress) -> ModelSource:
+    """Resolve any supported reference; unsupported schemes raise ``UnsupportedReference``.
+
+    ``progress`` draws the downloads of remote references (one bar per file fetched).
+    """
     if ref.is_local:
         return LocalResolver().resolve(ref)
     if ref.scheme == "hf":
