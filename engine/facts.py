@@ -193,6 +193,11 @@ class OriginFacts(_Model):
         description="sha256:<hex> of the OCI manifest, of the bucket object list, or of the "
         "downloaded content",
     )
+    manifest_digest: str | None = Field(
+        None,
+        description="sha256:<hex> of the platform manifest unpacked, when the reference names "
+        "an image index",
+    )
     media_type: str | None = None
     artifact_type: str | None = None
     layout: Literal["modelpack", "modelkit", "oras", "image"] | None = None

@@ -29,15 +29,15 @@ def resolve(ref: ModelRef, *, progress: ProgressFactory = no_progress) -> ModelS
         with requires("oci", "oci:// references"):
             from modelward.engine.resolvers.oci.resolver import OciResolver
 
-        return OciResolver().resolve(ref)
+        return OciResolver(progress=progress).resolve(ref)
     if ref.scheme in ("s3", "gs"):
         with requires("s3", "s3:// and gs:// references"):
             from modelward.engine.resolvers.buckets.resolver import S3Resolver
 
-        return S3Resolver().resolve(ref)
+        return S3Resolver(progress=progress).resolve(ref)
     if ref.scheme in ("https", "http"):
         with requires("https", "https:// references"):
             from modelward.engine.resolvers.https import HttpsResolver
 
-        return HttpsResolver().resolve(ref)
+        return HttpsResolver(progress=progress).resolve(ref)
     raise UnsupportedReference(ref.raw, ref.scheme)

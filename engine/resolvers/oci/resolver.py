@@ -20,7 +20,7 @@ from modelward.engine.resolvers.fetch import (
     no_progress,
 )
 from modelward.engine.resolvers.local import LocalResolver, NoModelFiles
-from modelward.engine.resolvers.oci.layouts import MODELKIT_CONFIG, layout_of, plan
+from modelward.engine.resolvers.oci.layouts import FILEPATH, MODELKIT_CONFIG, layout_of, plan
 from modelward.engine.resolvers.oci.limits import DEFAULT_LIMITS, UnpackLimits
 from modelward.engine.resolvers.oci.manifests import Descriptor
 from modelward.engine.resolvers.oci.remote import Remote, Resolved
@@ -136,10 +136,15 @@ def _origin(resolved: Resolved, layout: str, layers: tuple[Descriptor, ...]) -> 
         "platform": resolved.platform,
         "manifest_digest": resolved.manifest_digest,
         "layers": [
-            {"digest": d.digest, "media_type": d.media_type, "size": d.size, "title": d.title}
+            {"digest": d.digest, "media_type": d.media_type, "size": d.size, "title": _title(d)}
             for d in layers
         ],
     }
+
+
+def _title(layer: Descriptor) -> str | None:
+    """The file a layer declares: its OCI title, else the ModelPack file path."""
+    return layer.title or layer.annotations.get(FILEPATH)
 
 
 def _config_type(config: Descriptor, layout: str) -> str | None:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from modelward.engine.resolvers.fetch import FetchSettings
-from tests.sources.objectstore import S3Server, running_s3
+from tests.sources.objectstore import S3Server
 
 #: Variables of the user's AWS setup that must not leak into a test.
 AWS_LEFTOVERS = (
@@ -18,12 +17,6 @@ AWS_LEFTOVERS = (
     "AWS_ENDPOINT_URL_S3", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE",
     "MODELWARD_GS_ENDPOINT", "MODELWARD_GS_REGION", "MODELWARD_CACHE_DIR", "MODELWARD_OFFLINE",
 )  # fmt: skip
-
-
-@pytest.fixture(scope="session")
-def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
-    with running_s3(tmp_path_factory.mktemp("s3")) as server:
-        yield server
 
 
 @pytest.fixture

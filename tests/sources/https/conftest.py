@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from modelward.engine.resolvers.fetch import FetchSettings
-from tests.sources.webserver import WebServer, running_https
-
-
-@pytest.fixture(scope="session")
-def https_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebServer]:
-    with running_https(tmp_path_factory.mktemp("https")) as server:
-        yield server
+from tests.sources.webserver import WebServer
 
 
 @pytest.fixture
