@@ -137,6 +137,22 @@ def delete_command(reference: ReferenceArg, registry: RegistryOpt = None) -> Non
     typer.echo(f"deleted {removed} verdict(s) for {ref}")
 
 
+@registry_app.command("attestation")
+def attestation_command(
+    reference: Annotated[str, typer.Argument(help="oci:// or kit:// reference of the model.")],
+    key: Annotated[
+        list[Path],
+        typer.Option("--key", envvar="MODELWARD_VERDICT_KEY", help="Verdict public key(s)."),
+    ],
+) -> None:
+    """Verify the verdict attested on an OCI model (``vet --to-oci``); exit 0 when it verifies
+    with one of the keys and is about that model's manifest, 2 otherwise."""
+    from modelward.cli.attach import verified_attestation
+
+    digest, outcome = verified_attestation(reference, key)
+    typer.echo(f"verified: the verdict on {digest} is {outcome}")
+
+
 @registry_app.command("export")
 def export_command(
     registry: RegistryOpt = None,

@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 
+from modelward.cli.attach import is_oci, sign_attached
 from modelward.cli.exit import EXIT_ALLOW, EXIT_DENY
 from modelward.cli.options import (
     ChainOpt,
@@ -58,21 +59,35 @@ PasswordEnvOpt = Annotated[
 
 
 def sign_command(
-    path: ModelDirArg,
+    path: Annotated[
+        str,
+        typer.Argument(
+            help="Model directory, or an oci:// / kit:// model to sign in its registry."
+        ),
+    ],
     key: PrivateKeyOpt,
     signing_cert: SigningCertOpt = None,
     certificate_chain: SignChainOpt = None,
     signature: OutOpt = None,
     password_env: PasswordEnvOpt = None,
 ) -> None:
-    """Sign every file of PATH with an EC key (or key and certificate); exit 0, or 2 on error."""
+    """Sign every file of PATH with an EC key (or key and certificate); exit 0, or 2 on error.
+
+    For an oci:// or kit:// model the signature is attached to its manifest in the registry
+    (OCI referrers), where scans of that reference find and verify it."""
     password = None
     if password_env is not None:
         password = os.environ.get(password_env)
         if password is None:
             raise Error(f"--password-env: environment variable {password_env} is not set")
+    if is_oci(path):  # sign the files as the manifest unpacks them; attach to that manifest
+        sign_attached(
+            path, key=key, signing_certificate=signing_cert,
+            certificate_chain=certificate_chain or (), password=password,
+        )  # fmt: skip
+        return
     result = sign_model(
-        path,
+        Path(path),
         private_key=key,
         signature=signature,
         signing_certificate=signing_cert,

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from modelward.cli.attach import is_oci
 from modelward.cli.exit import EXIT_ERROR, OUTCOME_EXIT
 from modelward.cli.formats import RENDERERS
 from modelward.cli.options import (
@@ -85,6 +86,14 @@ SigningKeyOpt = Annotated[
 PublishOpt = Annotated[
     bool, typer.Option("--publish", help="Store the signed verdict in the registry.")
 ]
+ToOciOpt = Annotated[
+    bool,
+    typer.Option(
+        "--to-oci",
+        help="Also attach the signed verdict to the model in its OCI registry as an in-toto "
+        "attestation (oci:// and kit:// models).",
+    ),
+]
 MaxAgeOpt = Annotated[
     str | None,
     typer.Option(
@@ -135,6 +144,7 @@ def id_command(
 def vet_command(
     model: ModelArg,
     publish: PublishOpt = False,
+    to_oci: ToOciOpt = False,
     registry: RegistryOpt = None,
     signing_key: SigningKeyOpt = None,
     reference: ReferenceOpt = None,
@@ -160,6 +170,8 @@ def vet_command(
     the model was denied at vetting.
     """
     go_offline(offline)
+    if to_oci and not is_oci(model):
+        raise VerdictError("--to-oci needs an oci:// or kit:// model reference")
     if signing_key is None:
         raise VerdictError(
             f"vet needs a signing key: --signing-key FILE or ${SIGNING_KEY_ENV} "
@@ -194,6 +206,10 @@ def vet_command(
         expires_at=expiry_after(created_at, lifetime),
     )
     signed = sign_with_key(verdict, private_key)
+    if to_oci:
+        from modelward.cli.attach import attest_verdict
+
+        _note(f"attestation attached as {attest_verdict(model, signed, private_key)}")
     _report(signed, recorded, reference is not None, str(verdict.expires_at))
     if target is not None:
         target.put(signed)

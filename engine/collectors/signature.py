@@ -51,8 +51,8 @@ def locate_signature(
 ) -> tuple[Path, str | None] | None:
     """The signature file and its path inside the model (``None`` if it lies outside).
 
-    Without ``--signature`` it is ``model.sig`` in the model directory; a single-file model has
-    no default signature.
+    Without ``--signature`` it is ``model.sig`` in the model directory, else a signature the
+    resolver found attached to the model in its registry; a single-file model has no default.
     """
     if options.signature is not None:
         path = options.signature
@@ -64,7 +64,10 @@ def locate_signature(
     if source.single_file:
         return None
     default = next((f for f in source.files if f.path == DEFAULT_SIGNATURE), None)
-    return (default.real, default.path) if default is not None else None
+    if default is not None:
+        return default.real, default.path
+    attached = source.metadata.get("signature_file")  # e.g. an OCI referrer of the model
+    return (Path(attached), None) if attached is not None else None
 
 
 def model_files(source: ModelSource, ctx: CollectContext, signature: str | None) -> ModelFiles:

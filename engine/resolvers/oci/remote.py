@@ -68,14 +68,14 @@ class Remote:
 
     def resolve(self) -> Resolved:
         digest = self.name.digest or self._tag_digest(self.name.tag or "latest")
-        found = self._parse(self._manifest_bytes(digest), digest)
+        found = self._parse(self.manifest_bytes(digest), digest)
         target, platform = digest, None
         for _ in range(MAX_INDEX_DEPTH):
             if isinstance(found, Manifest):
                 break
             entry = self._choose(found, target)
             platform, target = entry.platform, entry.digest
-            found = self._parse(self._manifest_bytes(target, entry.size), target)
+            found = self._parse(self.manifest_bytes(target, entry.size), target)
         if not isinstance(found, Manifest):
             raise ResolveError(self.label, f"{self._where()}: indexes nested too deeply")
         return Resolved(digest, target, found, platform)
@@ -116,7 +116,7 @@ class Remote:
         self.cache.remember_tag(location, tag, actual)
         return actual
 
-    def _manifest_bytes(self, digest: str, size: int | None = None) -> bytes:
+    def manifest_bytes(self, digest: str, size: int | None = None) -> bytes:
         cached = self.cache.cached_blob(digest)
         if cached is not None:
             return cached.read_bytes()

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Final
 
+from modelward.engine.errors import ResolveError
 from modelward.engine.facts import Finding
 from modelward.engine.refs import ModelRef, OciName
 from modelward.engine.resolvers.fetch import (
@@ -59,6 +60,10 @@ class OciResolver:
         origin.update(location=name.location, tag=tag, digest=resolved.digest)
         source.metadata["resolved_revision"] = resolved.digest
         source.metadata["origin"] = origin
+        if not settings.offline:  # referrer lists are not cached: offline sees no signature
+            signature = _attached_signature(remote, resolved)
+            if signature is not None:
+                source.metadata["signature_file"] = signature
         return source
 
     def _build(self, remote: Remote, resolved: Resolved) -> tuple[Path, dict[str, Any]]:
@@ -140,6 +145,20 @@ def _origin(resolved: Resolved, layout: str, layers: tuple[Descriptor, ...]) -> 
             for d in layers
         ],
     }
+
+
+def _attached_signature(remote: Remote, resolved: Resolved) -> Path | None:
+    """The newest model signature attached to the unpacked manifest (OCI referrers), if any.
+
+    A registry that cannot list referrers leaves the model unsigned (the signature facts say
+    so and signature policies judge it) rather than failing the scan.
+    """
+    from modelward.engine.resolvers.oci.attached import SIGNATURE_TYPE, newest_attached
+
+    try:
+        return newest_attached(remote, resolved.manifest_digest, SIGNATURE_TYPE)
+    except ResolveError:
+        return None
 
 
 def _title(layer: Descriptor) -> str | None:
