@@ -24,7 +24,9 @@ from tests.sources.oci.artifacts import (
     MODELPACK_ARTIFACT,
     MODELPACK_CONFIG,
     MODELPACK_RAW,
+    MODELPACK_TAR,
     Entry,
+    tar,
     tgz,
 )
 from tests.sources.registry import Pusher, RegistryServer
@@ -187,3 +189,20 @@ def test_vet_publishes_pinned_remote_models_like_local_ones(
     tagged = cli(env, "scan", f"oci://{registry.host}/models/minilm:v1", "--quiet")
     assert tagged.returncode == 1  # a tag can move: the unpinned-reference policy denies
     assert "DENY" in tagged.stdout
+
+
+def test_model_whose_every_layer_is_refused_is_denied(
+    registry: RegistryServer, env: dict[str, str]
+) -> None:
+    """No file survives unpacking: the findings alone must make the decision deny."""
+    push = Pusher(registry, "models/hostile")
+    layer = push.blob(tar(Entry("../../etc/cron.d/job", b"* * * * * root id\n")), MODELPACK_TAR)
+    config = (b'{"descriptor": {"name": "hostile"}}', MODELPACK_CONFIG)
+    digest = push.artifact("v1", config, [layer], artifact_type=MODELPACK_ARTIFACT)
+    done = cli(env, "scan", f"oci://{registry.host}/models/hostile@{digest}", "--format", "json")
+    assert done.returncode == 1, done.stdout + done.stderr
+    report = json.loads(done.stdout)
+    assert report["decision"]["outcome"] == "deny"
+    assert report["facts"]["files"] == []
+    ids = {f["id"] for f in report["facts"]["scan"]["findings"]}
+    assert "source.layer.path_traversal" in ids

@@ -134,7 +134,7 @@ def blob_mismatch(path: str, kind: str, expected: str, actual: str, blob: Path |
         file=path,
         technique="resolver",
         message=(
-            f"{path}: the Hugging Face cache blob was changed after download{where}: its name "
-            f"says {kind} {expected}, its content has {actual}"
+            f"{path}: the cached copy was changed after download{where}: it was stored as "
+            f"{kind} {expected}, its content has {actual}"
         ),
     )
