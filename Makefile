@@ -10,7 +10,7 @@ TOOLS_CACHE := $(abspath $(or $(MODELWARD_TOOLS_CACHE),tools-cache))
 TOOLS_BIN := $(TOOLS_CACHE)/bin
 export RUST_BACKTRACE := 0
 
-.PHONY: setup demo test lint typecheck layers rego pytest tools models docs bench-hash bench-eval bench-scan bench-startup bench-admission fuzz clean
+.PHONY: setup demo test lint typecheck layers rego pytest tools models docs bench-hash bench-eval bench-scan bench-startup bench-admission bench-oci fuzz clean
 
 ## Set up the virtual environment from the lock file (installs uv first if needed).
 setup:
@@ -90,6 +90,11 @@ bench-eval: setup models
 bench-admission: setup models
 	@MODELWARD_TOOLS_CACHE="$(TOOLS_CACHE)" bash scripts/tools.sh etcd kube-apiserver > /dev/null
 	MODELWARD_TOOLS_CACHE="$(TOOLS_CACHE)" $(BIN)/python bench/admission.py
+
+## Cold `modelward scan oci://` of a 1 GiB artifact against `oras pull` + scan; peak memory.
+bench-oci: setup
+	@MODELWARD_TOOLS_CACHE="$(TOOLS_CACHE)" bash scripts/tools.sh registry oras > /dev/null
+	MODELWARD_TOOLS_CACHE="$(TOOLS_CACHE)" $(BIN)/python bench/oci_pull.py
 
 clean:
 	rm -rf $(VENV) build .cache/demo .mypy_cache .pytest_cache .ruff_cache

@@ -10,6 +10,7 @@ retries every failure with sleeps of minutes and sets no timeout. Every failure 
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
@@ -79,6 +80,7 @@ class RegistryClient:
         self._backend: Any = None
         self._has_credentials = False
         self._pinged = False
+        self._lock = threading.Lock()  # blobs are fetched from several threads
 
     # -- requests ---------------------------------------------------------------------------
 
@@ -127,8 +129,11 @@ class RegistryClient:
 
     def _ping(self) -> None:
         """``GET /v2/`` once: is the registry there, and which authentication does it want."""
-        if self._pinged:
-            return
+        with self._lock:
+            if not self._pinged:
+                self._ping_once()
+
+    def _ping_once(self) -> None:
         response = self._send("GET", f"{self.base}/v2/", {}, False, None, "registry API check")
         self._pinged = True
         if response.status_code == 401:
@@ -166,7 +171,8 @@ class RegistryClient:
         self, response: requests.Response, headers: dict[str, str], what: str
     ) -> tuple[dict[str, str], bool]:
         try:
-            retry, changed = self._backend.authenticate_request(response, headers, refresh=True)
+            with self._lock:  # one token exchange at a time
+                retry, changed = self._backend.authenticate_request(response, headers, refresh=True)
         except requests.RequestException as exc:
             reason = network_reason(exc, self._timeout)
             raise self.failure(f"{what} (token service)", reason) from None

@@ -7,6 +7,7 @@ manifest's bytes are checked against the digest they are known by before they ar
 from __future__ import annotations
 
 import hashlib
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -56,15 +57,17 @@ class Remote:
         self.cache = OciCache(settings.cache_dir)
         self._progress = progress
         self._client: RegistryClient | None = None
+        self._lock = threading.Lock()  # blobs are fetched from several threads
 
     @property
     def client(self) -> RegistryClient:
-        if self._client is None:
-            self._client = RegistryClient(
-                self.name.registry, self.name.repository, timeout=self.settings.timeout,
-                label=self.label,
-            )  # fmt: skip
-        return self._client
+        with self._lock:
+            if self._client is None:
+                self._client = RegistryClient(
+                    self.name.registry, self.name.repository, timeout=self.settings.timeout,
+                    label=self.label,
+                )  # fmt: skip
+            return self._client
 
     def resolve(self) -> Resolved:
         digest = self.name.digest or self._tag_digest(self.name.tag or "latest")

@@ -29,6 +29,7 @@ from modelward.engine.resolvers.oci.unpack import Tree
 from modelward.engine.source import ModelSource
 
 MAX_KITFILE: Final = 4 << 20
+FETCH_WORKERS: Final = 3  # blobs fetched at once, as many as `oras pull` fetches
 EMPTY_CONFIG: Final = "application/vnd.oci.empty.v1+json"
 
 
@@ -82,8 +83,9 @@ class OciResolver:
             layers = layers[: self._limits.max_layers]
         if layout == "modelkit" and manifest.config.media_type == MODELKIT_CONFIG:
             tainted |= self._kitfile(remote, manifest.config, tree)
+        blobs = _fetch_blobs(remote, layout, layers)
         for layer in layers:
-            tainted |= self._layer(remote, layout, layer, tree)
+            tainted |= self._layer(layout, layer, blobs, tree)
         record = {
             "findings": [f.model_dump(mode="json") for f in tree.findings],
             "origin": _origin(resolved, layout, layers),
@@ -92,7 +94,9 @@ class OciResolver:
             return scratch, record
         return remote.cache.commit_tree(scratch, resolved.manifest_digest, record), record
 
-    def _layer(self, remote: Remote, layout: str, layer: Descriptor, tree: Tree) -> bool:
+    def _layer(
+        self, layout: str, layer: Descriptor, blobs: dict[str, Path | DigestMismatch], tree: Tree
+    ) -> bool:
         """Add one layer to ``tree``; True when its blob did not match its digest."""
         how = plan(layout, layer)  # type: ignore[arg-type]
         label = f"{layer.digest} ({layer.media_type or 'no media type'})"
@@ -102,10 +106,9 @@ class OciResolver:
                 f"layer {label}: not a layer type modelward can read; not scanned",
             )  # fmt: skip
             return False
-        try:
-            blob = remote.blob(layer)
-        except DigestMismatch as exc:
-            tree.note("source.digest_mismatch", "critical", f"layer {label}: {exc.reason}")
+        blob = blobs[layer.digest]
+        if isinstance(blob, DigestMismatch):
+            tree.note("source.digest_mismatch", "critical", f"layer {label}: {blob.reason}")
             return True
         if how.kind == "raw":
             tree.place_file(blob, how.path or "", label)
@@ -128,6 +131,37 @@ class OciResolver:
             return True
         tree.write_bytes("Kitfile", blob.read_bytes())
         return False
+
+
+def _fetch_blobs(
+    remote: Remote, layout: str, layers: tuple[Descriptor, ...]
+) -> dict[str, Path | DigestMismatch]:
+    """The verified blob (or its mismatch) of every readable layer, several fetched at once.
+
+    Layers are still applied one by one, in order; any other failure is raised for the first
+    layer (in manifest order) that had one."""
+    wanted: dict[str, Descriptor] = {}
+    for layer in layers:
+        if plan(layout, layer).kind != "unknown":  # type: ignore[arg-type]
+            wanted.setdefault(layer.digest, layer)
+
+    def fetch(layer: Descriptor) -> Path | DigestMismatch:
+        try:
+            return remote.blob(layer)
+        except DigestMismatch as exc:
+            return exc
+
+    if len(wanted) <= 1:
+        return {digest: fetch(layer) for digest, layer in wanted.items()}
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(min(FETCH_WORKERS, len(wanted)), "oci-blob") as pool:
+        futures = {digest: pool.submit(fetch, layer) for digest, layer in wanted.items()}
+        try:
+            return {digest: future.result() for digest, future in futures.items()}
+        except BaseException:
+            pool.shutdown(cancel_futures=True)
+            raise
 
 
 def _origin(resolved: Resolved, layout: str, layers: tuple[Descriptor, ...]) -> dict[str, Any]:

@@ -133,6 +133,28 @@ def test_modelkit_keeps_the_kitfile(registry: RegistryServer, tmp_path: Path) ->
     assert source.metadata["origin"]["tag"] == "latest"
 
 
+def test_many_layers_fetched_at_once_one_blob_shared(
+    registry: RegistryServer, tmp_path: Path
+) -> None:
+    push = Pusher(registry, "models/shards")
+    files = {f"shard-{i}.safetensors": safetensors(i + 1, f"t{i}") for i in range(8)}
+    files["copy/shard-3.safetensors"] = files["shard-3.safetensors"]  # the same blob twice
+    layers = [
+        push.blob(data, MODELPACK_RAW, {"org.cncf.model.filepath": path})
+        for path, data in files.items()
+    ]
+    push.artifact("v1", (b"{}", MODELPACK_CONFIG), layers, artifact_type=MODELPACK_ARTIFACT)
+    cache = tmp_path / "cache"
+
+    source = resolve(f"oci://{registry.host}/models/shards:v1", cache)
+
+    assert source.findings == []
+    assert file_facts(source) == local_facts(write_tree(tmp_path / "local", files))
+    blobs = cache / "oci/blobs/sha256"
+    assert {layer["digest"][7:] for layer in layers} <= {p.name for p in blobs.iterdir()}
+    assert not list(blobs.glob("*.partial"))
+
+
 def test_generic_artifact_pushed_with_oras(registry: RegistryServer, tmp_path: Path) -> None:
     files = {"model.safetensors": safetensors(7), "notes.txt": b"trained on public data\n"}
     work = write_tree(tmp_path / "push", files)
