@@ -136,6 +136,6 @@ def test_rule_without_metadata_is_refused(tmp_path: Path) -> None:
 
 
 def test_unsupported_reference_is_an_error() -> None:
-    proc = run("scan", "s3://bucket/model")
+    proc = run("scan", "pvc://claim/model")
     assert proc.returncode == 2
     assert "not supported yet" in proc.stderr
