@@ -20,6 +20,8 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -226,3 +228,41 @@ def make_namespace(api: client.ApiClient, name: str, labels: dict[str, str] | No
     body = client.V1Namespace(metadata=client.V1ObjectMeta(name=name, labels=labels))
     client.CoreV1Api(api).create_namespace(body)
     return name
+
+
+@dataclass
+class Installed:
+    """The chart's webhook running against ``cluster``, and the verdict key pair it trusts."""
+
+    api: client.ApiClient
+    webhook: Webhook
+    private_key: Path
+
+
+@contextmanager
+def installed(cluster: Cluster, root: Path, extra: Sequence[str] = ()) -> Iterator[Installed]:
+    """Render the chart (TLS from a Secret, a fresh verdict key), install its CRD, the KServe
+    CRD and the webhook configuration, and run the webhook with the rendered mounts."""
+    from modelward.engine.verdicts.keys import write_keypair
+
+    private, public, _ = write_keypair(root / "signing")
+    ca = CertAuthority.create("modelward-webhook-ca")
+    (root / "ca.pem").write_bytes(ca.cert_pem)
+    docs = render_chart(
+        ["--set", "tls.source=secret", "--set", "tls.existingSecret.name=modelward-tls",
+         "--set-file", f"tls.existingSecret.caBundle={root / 'ca.pem'}",
+         "--set-file", f"verdicts.publicKeys.verdict\\.pub={public}", *extra]
+    )  # fmt: skip
+    api = api_client(cluster)
+    make_namespace(api, RELEASE_NAMESPACE)
+    apply_crd(api, one(docs, "CustomResourceDefinition"))
+    apply_crd(api, inference_service_crd())
+    lay_out_mounts(docs, root / "mounts", ca)
+    webhook = start_webhook(root / "mounts", cluster, ca)
+    try:
+        vwc = one(docs, "ValidatingWebhookConfiguration")
+        apply_webhook_configuration(api, vwc, webhook.url + "/validate")
+        yield Installed(api, webhook, private)
+    finally:
+        webhook.stop()
+        api.close()

@@ -21,26 +21,18 @@ from typing import Any
 import pytest
 from kubernetes import client
 
-from modelward.engine.verdicts.keys import write_keypair
 from modelward.engine.verdicts.registry.kubernetes import KubernetesRegistry
 from modelward.engine.verdicts.signed import SignedVerdict, Verdict, generate_keypair, sign_verdict
 from tests.e2e.admission_cluster import (
     RELEASE_NAMESPACE,
     ApiResult,
     Webhook,
-    api_client,
-    apply_crd,
-    apply_webhook_configuration,
     create,
-    inference_service_crd,
-    lay_out_mounts,
+    installed,
     make_namespace,
-    one,
-    render_chart,
     run_modelward,
-    start_webhook,
 )
-from tests.e2e.kube import REPO, CertAuthority, Cluster, cluster_fixture
+from tests.e2e.kube import REPO, Cluster, cluster_fixture
 
 pytestmark = pytest.mark.slow
 
@@ -66,37 +58,18 @@ class Setup:
 @pytest.fixture(scope="module")
 def setup(kube_cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
     root = tmp_path_factory.mktemp("admission")
-    private, public, _ = write_keypair(root / "signing")
-    ca = CertAuthority.create("modelward-webhook-ca")
-    (root / "ca.pem").write_bytes(ca.cert_pem)
-    docs = render_chart(
-        ["--set", "tls.source=secret", "--set", "tls.existingSecret.name=modelward-tls",
-         "--set-file", f"tls.existingSecret.caBundle={root / 'ca.pem'}",
-         "--set-file", f"verdicts.publicKeys.verdict\\.pub={public}",
-         "--set", f"admission.exemptNamespaces={{{EXEMPT}}}"]
-    )  # fmt: skip
-    api = api_client(kube_cluster)
-    make_namespace(api, RELEASE_NAMESPACE)
-    apply_crd(api, one(docs, "CustomResourceDefinition"))
-    apply_crd(api, inference_service_crd())
-    lay_out_mounts(docs, root / "mounts", ca)
-    webhook = start_webhook(root / "mounts", kube_cluster, ca)
-    try:
-        apply_webhook_configuration(
-            api, one(docs, "ValidatingWebhookConfiguration"), webhook.url + "/validate"
-        )
-        _publish_verdicts(kube_cluster, api, private)
+    exempt = ["--set", f"admission.exemptNamespaces={{{EXEMPT}}}"]
+    with installed(kube_cluster, root, exempt) as release:
+        api = release.api
+        _publish_verdicts(kube_cluster, api, release.private_key)
         setup = Setup(
-            kube_cluster, api, webhook,
+            kube_cluster, api, release.webhook,
             enforce=make_namespace(api, "ml-enforce"),
             warn=make_namespace(api, "ml-warn", {"modelward.dev/mode": "warn"}),
         )  # fmt: skip
         make_namespace(api, EXEMPT)
         _wait_for_verdict(setup)
         yield setup
-    finally:
-        webhook.stop()
-        api.close()
 
 
 def _publish_verdicts(cluster: Cluster, api: client.ApiClient, private: Path) -> None:

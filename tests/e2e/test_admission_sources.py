@@ -19,24 +19,16 @@ from typing import Any
 
 import pytest
 
-from modelward.engine.verdicts.keys import write_keypair
 from tests.cli.helpers import MODELWARD
 from tests.e2e.admission_cluster import (
     RELEASE_NAMESPACE,
     ApiResult,
     Webhook,
-    api_client,
-    apply_crd,
-    apply_webhook_configuration,
     create,
-    inference_service_crd,
-    lay_out_mounts,
+    installed,
     make_namespace,
-    one,
-    render_chart,
-    start_webhook,
 )
-from tests.e2e.kube import REPO, CertAuthority, Cluster, cluster_fixture
+from tests.e2e.kube import REPO, Cluster, cluster_fixture
 from tests.sources.objectstore import S3Server, running_s3
 from tests.sources.oci.artifacts import MODELPACK_ARTIFACT, MODELPACK_CONFIG, MODELPACK_RAW
 from tests.sources.registry import Pusher, RegistryServer, start_registry
@@ -71,37 +63,20 @@ class Setup:
 @pytest.fixture(scope="module")
 def setup(kube_cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
     root = tmp_path_factory.mktemp("sources")
-    private, public, _ = write_keypair(root / "signing")
-    ca = CertAuthority.create("modelward-webhook-ca")
-    (root / "ca.pem").write_bytes(ca.cert_pem)
-    docs = render_chart(
-        ["--set", "tls.source=secret", "--set", "tls.existingSecret.name=modelward-tls",
-         "--set-file", f"tls.existingSecret.caBundle={root / 'ca.pem'}",
-         "--set-file", f"verdicts.publicKeys.verdict\\.pub={public}"]
-    )  # fmt: skip
-    api = api_client(kube_cluster)
-    with start_registry(root / "registry") as registry, running_s3(root / "s3") as s3:
-        make_namespace(api, RELEASE_NAMESPACE)
-        apply_crd(api, one(docs, "CustomResourceDefinition"))
-        apply_crd(api, inference_service_crd())
-        lay_out_mounts(docs, root / "mounts", ca)
-        webhook = start_webhook(root / "mounts", kube_cluster, ca)
-        try:
-            apply_webhook_configuration(
-                api, one(docs, "ValidatingWebhookConfiguration"), webhook.url + "/validate"
-            )
-            vetted = _artifacts(registry, s3)
-            namespace = make_namespace(api, "ml-sources")
-            setup = Setup(kube_cluster, webhook, namespace, vetted)
-            _assert_unvetted_denied(setup)
-            env = _env(kube_cluster, s3, root / "cache")
-            for ref in (f"oci://{vetted.image}", vetted.s3):
-                _vet(ref, private, env)
-            _wait_for_verdicts(setup)
-            yield setup
-        finally:
-            webhook.stop()
-            api.close()
+    with (
+        start_registry(root / "registry") as registry,
+        running_s3(root / "s3") as s3,
+        installed(kube_cluster, root) as release,
+    ):
+        vetted = _artifacts(registry, s3)
+        namespace = make_namespace(release.api, "ml-sources")
+        setup = Setup(kube_cluster, release.webhook, namespace, vetted)
+        _assert_unvetted_denied(setup)
+        env = _env(kube_cluster, s3, root / "cache")
+        for ref in (f"oci://{vetted.image}", vetted.s3):
+            _vet(ref, release.private_key, env)
+        _wait_for_verdicts(setup)
+        yield setup
 
 
 def _artifacts(registry: RegistryServer, s3: S3Server) -> Vetted:
