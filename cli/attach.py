@@ -30,6 +30,12 @@ def is_oci(text: str) -> bool:
     return text.partition("://")[0].lower() in OCI_SCHEMES and "://" in text
 
 
+def pinned_reference(location: str, digest: str) -> ModelRef:
+    """The digest a scan resolved, as a reference: attaching to it never re-reads a tag that
+    may have moved since the files were read."""
+    return ModelRef.parse(f"oci://{location}@{digest}")
+
+
 def sign_attached(
     reference: str,
     *,
@@ -57,16 +63,18 @@ def sign_attached(
             certificate_chain=certificate_chain,
             password=password,
         )
-        model = model_manifest(ref)
+        origin = source.metadata["origin"]
+        model = model_manifest(pinned_reference(origin["location"], origin["digest"]))
         pushed = attach(model, SIGNATURE_TYPE, result.signature.read_bytes(), SIGNATURE_TYPE)
     typer.echo(f"signed {len(result.signed_files)} files of {reference} ({result.method})")
     typer.echo(f"attached to {model.descriptor.digest} as {pushed}")
 
 
 def attest_verdict(
-    reference: str, signed: SignedVerdict, private_key: ec.EllipticCurvePrivateKey
+    location: str, digest: str, signed: SignedVerdict, private_key: ec.EllipticCurvePrivateKey
 ) -> str:
-    """Attach ``signed`` to the model's manifest as an in-toto attestation; its digest."""
+    """Attach ``signed`` to the manifest ``digest`` of ``location`` (what the vetted scan
+    resolved) as an in-toto attestation; return the attestation's digest."""
     from modelward.engine.verdicts.attestation import (
         IN_TOTO_PAYLOAD,
         sign_statement,
@@ -75,7 +83,7 @@ def attest_verdict(
 
     with requires("oci", "oci:// references"):
         from modelward.engine.resolvers.oci.attached import DSSE_LAYER, attach, model_manifest
-    model = model_manifest(ModelRef.parse(reference))
+    model = model_manifest(pinned_reference(location, digest))
     statement = verdict_statement(signed, model.remote.name.location, model.descriptor.digest)
     envelope = sign_statement(statement, private_key)
     return attach(model, IN_TOTO_PAYLOAD, envelope, DSSE_LAYER)

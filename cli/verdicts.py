@@ -209,7 +209,11 @@ def vet_command(
     if to_oci:
         from modelward.cli.attach import attest_verdict
 
-        _note(f"attestation attached as {attest_verdict(model, signed, private_key)}")
+        origin = facts.origin
+        if origin is None or origin.digest is None:
+            raise VerdictError(f"{model}: the scan recorded no OCI digest to attach the verdict to")
+        attached = attest_verdict(origin.location, origin.digest, signed, private_key)
+        _note(f"attestation attached as {attached}")
     _report(signed, recorded, reference is not None, str(verdict.expires_at))
     if target is not None:
         target.put(signed)
