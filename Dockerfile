@@ -1,5 +1,6 @@
 # syntax=docker/dockerfile:1
-# The modelward image: the CLI and the admission webhook (`modelward webhook serve`).
+# The modelward image: the CLI, the admission webhook (`modelward webhook serve`), the vetting
+# controller (`modelward controller`) and its Jobs (`modelward vetting run`).
 #
 #   docker build -t registry.example.com/platform/modelward:0.1.0 .
 #
@@ -29,6 +30,7 @@ RUN uv sync --frozen --no-dev --all-extras --no-install-project
 COPY setup.py README.md ./
 COPY engine ./engine
 COPY admission ./admission
+COPY controller ./controller
 COPY cli ./cli
 COPY policies ./policies
 RUN uv sync --frozen --no-dev --all-extras --no-editable \

@@ -2,7 +2,7 @@
 
 from setuptools import find_namespace_packages, setup
 
-ROOTS = ("engine", "admission", "cli", "policies")
+ROOTS = ("engine", "admission", "cli", "controller", "policies")
 
 
 def _packages() -> tuple[list[str], dict[str, str]]:

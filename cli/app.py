@@ -35,6 +35,7 @@ COMMANDS: dict[str, str] = {
     "schema": "modelward.cli.schema:app",
     "keys": "modelward.cli.verdicts:keys_app",
     "registry": "modelward.cli.registry:registry_app",
+    "vetting": "modelward.cli.vetting:app",
 }
 PLUGIN_GROUP = "modelward.commands"
 

@@ -1,0 +1,1 @@
+"""The in-cluster vetting controller: ModelVetting requests -> Jobs -> signed verdicts."""
