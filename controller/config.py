@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from modelward.engine.errors import Error, yaml_problem
 from modelward.engine.verdicts.freshness import parse_max_age
@@ -93,6 +93,13 @@ class LeaderElectionConfig(_Strict):
     renew_seconds: int = Field(default=10, ge=1, le=600)
     retry_seconds: int = Field(default=2, ge=1, le=60)
 
+    @model_validator(mode="after")
+    def _ordered(self) -> LeaderElectionConfig:
+        # The elector's own rule: lease > renew deadline > 1.2 x retry period.
+        if not self.lease_seconds > self.renew_seconds > 1.2 * self.retry_seconds:
+            raise ValueError("need lease_seconds > renew_seconds > 1.2 x retry_seconds")
+        return self
+
 
 class KubernetesAccess(_Strict):
     access: Literal["auto", "in-cluster", "kubeconfig"] = "auto"
@@ -118,7 +125,8 @@ class ControllerConfig(_Strict):
     revet: RevetConfig = RevetConfig()
     leader_election: LeaderElectionConfig = LeaderElectionConfig()
     kubernetes: KubernetesAccess = KubernetesAccess()
-    # Prometheus metrics on this port (0: none).
+    # Prometheus metrics and /healthz on this address and port (port 0: none).
+    metrics_address: str = "0.0.0.0"  # noqa: S104  # the kubelet probes the pod's IP
     metrics_port: int = Field(default=9090, ge=0, le=65_535)
 
     _check_age = field_validator("verdict_max_age", mode="before")(lambda cls, v: _duration(v))

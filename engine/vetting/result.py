@@ -39,7 +39,9 @@ class VettingResult(BaseModel):
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    schema_: Literal["modelward.dev/vetting-result/v1"] = Field("modelward.dev/vetting-result/v1", alias="schema")
+    schema_: Literal["modelward.dev/vetting-result/v1"] = Field(
+        "modelward.dev/vetting-result/v1", alias="schema"
+    )
     reference: str  # ModelRef.canonical of what was asked for
     status: Literal["scanned", "source-error"]
     tool: str  # "modelward <version>" of the worker

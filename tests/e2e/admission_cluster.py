@@ -255,7 +255,8 @@ def installed(cluster: Cluster, root: Path, extra: Sequence[str] = ()) -> Iterat
     )  # fmt: skip
     api = api_client(cluster)
     make_namespace(api, RELEASE_NAMESPACE)
-    apply_crd(api, one(docs, "CustomResourceDefinition"))
+    for crd in (d for d in docs if d["kind"] == "CustomResourceDefinition"):
+        apply_crd(api, crd)
     apply_crd(api, inference_service_crd())
     lay_out_mounts(docs, root / "mounts", ca)
     webhook = start_webhook(root / "mounts", cluster, ca)
