@@ -10,7 +10,7 @@ TOOLS_CACHE := $(abspath $(or $(MODELWARD_TOOLS_CACHE),tools-cache))
 TOOLS_BIN := $(TOOLS_CACHE)/bin
 export RUST_BACKTRACE := 0
 
-.PHONY: setup demo test lint typecheck layers rego pytest tools models docs bench-hash bench-eval bench-scan bench-startup bench-admission bench-oci fuzz clean
+.PHONY: setup demo test lint typecheck layers rego pytest tools models docs bench-hash bench-eval bench-scan bench-startup bench-admission bench-oci bench-vet fuzz clean
 
 ## Set up the virtual environment from the lock file (installs uv first if needed).
 setup:
@@ -95,6 +95,10 @@ bench-admission: setup models
 bench-oci: setup
 	@MODELWARD_TOOLS_CACHE="$(TOOLS_CACHE)" bash scripts/tools.sh registry oras > /dev/null
 	MODELWARD_TOOLS_CACHE="$(TOOLS_CACHE)" $(BIN)/python bench/oci_pull.py
+
+## `vet --from` over 200 generated models: --jobs 1 against --jobs N, and one process per model.
+bench-vet: setup
+	$(BIN)/python bench/vet_from.py
 
 clean:
 	rm -rf $(VENV) build .cache/demo .mypy_cache .pytest_cache .ruff_cache

@@ -52,3 +52,28 @@ def download_progress(enabled: bool | None = None) -> Iterator[ProgressFactory]:
             return lambda n: bar.advance(task, n)
 
         yield start
+
+
+@contextmanager
+def tally_progress(
+    total: int, done: int = 0, enabled: bool | None = None
+) -> Iterator[Callable[[str], None]]:
+    """Yield a callback that counts one item done (and shows its label) on a terminal's bar."""
+    if enabled is None:
+        enabled = sys.stderr.isatty()
+    if not enabled:
+        yield lambda label: None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = (
+        TextColumn("vetting"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.description}"),
+    )
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("", total=total, completed=done)
+        yield lambda label: bar.update(task, advance=1, description=label[-60:])

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -29,12 +31,14 @@ from modelward.cli.options import (
     SignatureOpt,
     TrustRootOpt,
     collect_options,
+    engine_name,
     go_offline,
     signature_options,
     write_output,
 )
 from modelward.cli.registry import RegistryOpt, registry_app
-from modelward.cli.scan import ModelArg, collect
+from modelward.cli.scan import collect
+from modelward.cli.vet_options import FromOpt, JobsOpt, ModelOptArg, ReportOpt, check_inputs
 from modelward.engine.pipeline import decide
 from modelward.engine.policy.bundle import load_bundle
 from modelward.engine.policy.evaluators.factory import close_evaluator, make_evaluator
@@ -64,6 +68,12 @@ from modelward.engine.verdicts.signed import (
     sign_with_key,
     utc_now,
 )
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from modelward.engine.policy.bundle import PolicyBundle
+    from modelward.engine.verdicts.registry import Registry
 
 __all__ = ["keys_app", "registry_app", "vet_command"]
 
@@ -142,7 +152,11 @@ def id_command(
 
 
 def vet_command(
-    model: ModelArg,
+    ctx: typer.Context,
+    model: ModelOptArg = None,
+    from_file: FromOpt = None,
+    jobs: JobsOpt = None,
+    report: ReportOpt = None,
     publish: PublishOpt = False,
     to_oci: ToOciOpt = False,
     registry: RegistryOpt = None,
@@ -166,27 +180,37 @@ def vet_command(
 ) -> None:
     """Scan MODEL, decide, sign the verdict and (with --publish) store it in the registry.
 
-    Exit 0 allow, 1 deny, 2 error. Denied verdicts are published too, so admission can say
-    the model was denied at vetting.
+    With --from FILE, vet every model FILE lists in --jobs worker processes and print a table;
+    only this process holds the key: it re-evaluates each worker's facts before signing.
+    Exit 0 allow, 1 deny, 2 error (with --from: 2 if any failed, else 1 if any denied).
+    Denied verdicts are published too, so admission can say the model was denied at vetting.
     """
     go_offline(offline)
-    if to_oci and not is_oci(model):
+    check_inputs(ctx, model, from_file)
+    if to_oci and not is_oci(str(model)):
         raise VerdictError("--to-oci needs an oci:// or kit:// model reference")
     if signing_key is None:
         raise VerdictError(
             f"vet needs a signing key: --signing-key FILE or ${SIGNING_KEY_ENV} "
             "(create one with `modelward keys generate`)"
         )
-    private_key = read_private_key(signing_key)
+    if from_file is not None:
+        from modelward.cli.vet_from import WorkerSetup, vet_list
+
+        def prepare() -> Trusted:
+            return _trusted(signing_key, publish, registry, policy, data, max_age)
+
+        setup = WorkerSetup(policy, data, offline)
+        workers = jobs or os.cpu_count() or 1
+        evaluation = (engine_name(engine, opa_url), opa_url)
+        raise typer.Exit(vet_list(from_file, workers, report, setup, prepare, evaluation))
+    trusted = _trusted(signing_key, publish, registry, policy, data, max_age)
+    private_key, registry_url, target = trusted.private_key, trusted.registry_url, trusted.target
+    bundle, lifetime = trusted.bundle, trusted.lifetime
+    assert model is not None  # check_inputs: exactly one of MODEL and --from
     recorded = ModelRef.parse(reference or model)
-    registry_url = registry or default_registry_url()
-    if publish:
-        check_registry_url(registry_url, writing=True)
-    target = open_registry(registry_url) if publish else None
-    bundle = load_bundle(policy, data)
-    lifetime = _max_age(max_age, bundle.config.get(MAX_AGE_CONFIG))
     sig = signature_options(signature, key, certificate_chain, identity, issuer, trust_root)
-    evaluator = make_evaluator(engine.value, opa_url)
+    evaluator = make_evaluator(engine_name(engine, opa_url), opa_url)
     try:
         facts = collect(model, collect_options(bundle, sig, bom))
         decision = decide(facts, bundle, evaluator)
@@ -221,6 +245,35 @@ def vet_command(
     else:
         _note("not published (pass --publish to store it in the registry)")
     raise typer.Exit(OUTCOME_EXIT[decision.outcome])
+
+
+@dataclass(frozen=True)
+class Trusted:
+    """What only the signing process holds: the key, the registry, the bundle, the lifetime."""
+
+    private_key: ec.EllipticCurvePrivateKey
+    registry_url: str
+    target: Registry | None  # when publishing
+    bundle: PolicyBundle
+    lifetime: timedelta
+
+
+def _trusted(
+    signing_key: Path,
+    publish: bool,
+    registry: str | None,
+    policy: Path | None,
+    data: Path | None,
+    max_age: str | None,
+) -> Trusted:
+    private_key = read_private_key(signing_key)
+    registry_url = registry or default_registry_url()
+    if publish:
+        check_registry_url(registry_url, writing=True)
+    target = open_registry(registry_url) if publish else None
+    bundle = load_bundle(policy, data)
+    lifetime = _max_age(max_age, bundle.config.get(MAX_AGE_CONFIG))
+    return Trusted(private_key, registry_url, target, bundle, lifetime)
 
 
 def _report(signed: SignedVerdict, recorded: ModelRef, overridden: bool, expires_at: str) -> None:

@@ -1,0 +1,238 @@
+"""``modelward vet --from FILE``: many models, vetted by keyless worker processes, signed here.
+
+Each worker runs exactly what a vetting Job runs (``vet_reference``) and hands back the one-line
+result. This process, which alone holds the signing key, decodes it, validates the facts,
+evaluates the policies again (``accept_result``), signs and publishes: the worker's decision is
+a claim, never the verdict.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import closing
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from modelward.cli.vet_options import VetOptionError
+from modelward.cli.vet_report import FAILED, Row, exit_code, render_table, write_report
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from modelward.cli.verdicts import Trusted
+    from modelward.cli.vet_pool import Reply, WorkerPool
+    from modelward.engine.policy.bundle import PolicyBundle
+    from modelward.engine.policy.evaluators import Evaluator
+    from modelward.engine.verdicts.registry import Registry
+    from modelward.engine.verdicts.signed import SignedVerdict
+
+#: What lets a process sign: the key's location and its password. Workers never inherit them.
+KEY_ENV = ("MODELWARD_SIGNING_KEY", "MODELWARD_KEY_PASSWORD")
+
+
+@dataclass(frozen=True)
+class WorkerSetup:
+    """What each worker process loads once: the same bundle and options as the parent."""
+
+    policy: Path | None
+    data: Path | None
+    offline: bool
+
+
+def start_worker(setup: WorkerSetup) -> Callable[[str], str]:
+    """Load the bundle once; return the handler that vets one reference into its result line."""
+    from modelward.cli.options import collect_options, go_offline, signature_options
+    from modelward.engine.policy.bundle import load_bundle
+    from modelward.engine.policy.evaluators.embedded import EmbeddedEvaluator
+    from modelward.engine.vetting.result import encode_result
+    from modelward.engine.vetting.worker import vet_reference
+
+    go_offline(setup.offline)
+    bundle = load_bundle(setup.policy, setup.data)
+    options = collect_options(bundle, signature_options(None, None, None, None, None, None), None)
+    evaluator = EmbeddedEvaluator()
+    return lambda reference: encode_result(vet_reference(reference, options, bundle, evaluator))
+
+
+@dataclass
+class Signer:
+    """The trusted side: validates each result, evaluates the policies again, signs."""
+
+    bundle: PolicyBundle
+    evaluator: Evaluator
+    max_age: timedelta
+    private_key: ec.EllipticCurvePrivateKey
+
+    def judge(self, reference: str, line: str, seconds: float) -> tuple[Row, SignedVerdict | None]:
+        """The row for ``reference`` from a worker's reply ``line`` (untrusted text), and the
+        signed verdict (None when the reference failed)."""
+        from modelward.cli.vet_pool import WORKER_ERROR
+        from modelward.engine.errors import Error
+        from modelward.engine.verdicts.signed import sign_with_key
+        from modelward.engine.vetting.accept import SourceFailed, accept_result
+        from modelward.engine.vetting.result import decode_result
+
+        if line.startswith(WORKER_ERROR):
+            return failed(reference, f"worker error: {line[len(WORKER_ERROR) :]}", seconds), None
+        try:
+            result = decode_result(line)
+            accepted = accept_result(result, reference, self.bundle, self.evaluator, self.max_age)
+        except SourceFailed as exc:
+            kind = "transient source error" if exc.transient else "source error"
+            return failed(reference, f"{kind}: {exc.diagnostics()}", seconds), None
+        except Error as exc:  # MalformedResult, ResultRejected
+            return failed(reference, exc.diagnostics(), seconds), None
+        verdict = accepted.verdict
+        deny = tuple(finding.id for finding in verdict.decision.deny)
+        reason = deny[0] if deny else ""
+        if accepted.disagrees:
+            reason = f"{reason} (the worker claimed {accepted.claimed})".strip()
+        row = Row(
+            reference=reference,
+            outcome=verdict.outcome,
+            digest=verdict.digest,
+            seconds=seconds,
+            reason=reason,
+            deny=deny,
+            claimed=accepted.claimed,
+        )
+        return row, sign_with_key(verdict, self.private_key)
+
+
+class Publisher:
+    """Stores signed verdicts, in order, on one thread of its own: the registry's disk writes
+    overlap with judging the next results."""
+
+    def __init__(self, registry: Registry | None) -> None:
+        self._registry = registry
+        self._pool = ThreadPoolExecutor(1, "publish") if registry is not None else None
+        self._pending: dict[str, Future[None]] = {}
+
+    def submit(self, reference: str, signed: SignedVerdict) -> None:
+        if self._pool is not None and self._registry is not None:
+            self._pending[reference] = self._pool.submit(self._registry.put, signed)
+
+    def settle(self, rows: dict[str, Row]) -> None:
+        """Mark each submitted row published, or failed with the registry's reason."""
+        from modelward.engine.errors import Error
+
+        for reference, future in self._pending.items():
+            row = rows[reference]
+            try:
+                future.result()
+            except Error as exc:
+                reason = f"signed but not published: {exc.diagnostics()}"
+                rows[reference] = failed(reference, reason, row.seconds)
+            else:
+                rows[reference] = replace(row, published=True)
+        if self._pool is not None:
+            self._pool.shutdown()
+
+
+def failed(reference: str, reason: str, seconds: float = 0.0) -> Row:
+    return Row(reference=reference, outcome=FAILED, reason=reason, seconds=seconds)
+
+
+def read_references(source: Path) -> list[str]:
+    """The lines of ``source`` (``-``: standard input) that name a model."""
+    try:
+        text = sys.stdin.read() if str(source) == "-" else source.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise VetOptionError(f"--from {source}: {getattr(exc, 'strerror', None) or exc}") from None
+    lines = (line.strip() for line in text.splitlines())
+    return [line for line in lines if line and not line.startswith("#")]
+
+
+def plan(lines: list[str]) -> tuple[list[str], dict[str, Row], int]:
+    """Canonical references in first-seen order, rows for the unparseable ones (by line), and
+    how many lines repeated a reference already listed."""
+    from modelward.engine.errors import InvalidReference
+    from modelward.engine.refs import ModelRef
+
+    order: list[str] = []
+    invalid: dict[str, Row] = {}
+    for line in lines:
+        try:
+            canonical = ModelRef.parse(line).canonical
+        except InvalidReference as exc:
+            invalid.setdefault(line, failed(line, exc.diagnostics()))
+            canonical = line
+        if canonical not in order:
+            order.append(canonical)
+    return order, invalid, len(lines) - len(order)
+
+
+def vet_list(
+    source: Path,
+    jobs: int,
+    report: Path | None,
+    setup: WorkerSetup,
+    prepare: Callable[[], Trusted],
+    evaluation: tuple[str, str | None],
+) -> int:
+    """Vet every reference of ``source``; print the table; return the exit code.
+
+    The workers start first and load while ``prepare`` reads this process's key, registry and
+    bundle; ``evaluation`` is the engine (and OPA URL) this process re-evaluates with."""
+    from modelward.cli.vet_pool import WorkerPool
+    from modelward.engine.policy.evaluators.factory import close_evaluator, make_evaluator
+
+    order, invalid, repeated = plan(read_references(source))
+    if not order:
+        raise VetOptionError(f"--from {source}: no model references (one per line, # comments)")
+    if repeated:
+        _note(f"{repeated} repeated reference(s) vetted once")
+    started = time.perf_counter()
+    rows: dict[str, Row] = dict(invalid)
+    todo = [reference for reference in order if reference not in invalid]
+    pool = WorkerPool(jobs, start_worker, setup, hidden_env=KEY_ENV)
+    try:
+        pool.start(len(todo))
+        trusted = prepare()
+        evaluator = make_evaluator(*evaluation)
+        try:
+            signer = Signer(trusted.bundle, evaluator, trusted.lifetime, trusted.private_key)
+            publisher = Publisher(trusted.target)
+            rows |= _vet(pool, todo, signer, publisher, len(order), len(invalid))
+        finally:
+            close_evaluator(evaluator)
+    finally:
+        pool.close()
+    ordered = [rows[reference] for reference in order]
+    seconds = time.perf_counter() - started
+    sys.stdout.write(render_table(ordered, seconds))
+    if report is not None:
+        write_report(report, ordered, jobs, seconds)
+    return exit_code(ordered)
+
+
+def _vet(
+    pool: WorkerPool, todo: list[str], signer: Signer, publisher: Publisher, total: int, done: int
+) -> dict[str, Row]:
+    from modelward.cli.progress import tally_progress
+
+    rows: dict[str, Row] = {}
+    with tally_progress(total, done=done) as advance, closing(pool.run(todo)) as replies:
+        for reply in replies:
+            rows[reply.request] = _row(reply, signer, publisher)
+            advance(f"{rows[reply.request].outcome.upper()} {reply.request}")
+    publisher.settle(rows)
+    return rows
+
+
+def _row(reply: Reply, signer: Signer, publisher: Publisher) -> Row:
+    if reply.text is None:
+        return failed(reply.request, str(reply.crash), reply.seconds)
+    row, signed = signer.judge(reply.request, reply.text, reply.seconds)
+    if signed is not None:
+        publisher.submit(reply.request, signed)
+    return row
+
+
+def _note(text: str) -> None:
+    print(text, file=sys.stderr)

@@ -1,0 +1,228 @@
+"""A pool of long-lived worker processes that turn one text request into one text reply.
+
+``vet --from`` runs the keyless vetting worker in these processes. They are started fresh
+("spawn"), so they share no memory with the parent that holds the signing key, and the
+environment variables that locate or unlock the key are removed while they start. Requests and
+replies cross the pipe as plain UTF-8 bytes, never pickles: a worker that a hostile model
+subverted can send the parent text, not objects. A worker that dies fails only the request it was
+working on; a fresh process takes its place.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import time
+from collections import deque
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from multiprocessing.connection import Connection, wait
+from typing import Any
+
+from modelward.engine.errors import Error
+
+#: A worker's reply when its handler raised (the text after it says what).
+WORKER_ERROR = "modelward-worker-error "
+READY = b"ready"
+#: The largest reply read from a worker; a longer one fails its request.
+MAX_REPLY = 17 * 1024 * 1024
+#: Requests sent to a worker ahead of its replies: the next one waits in its pipe.
+DEPTH = 2
+#: Seconds a worker has to load what it needs and say it is ready.
+START_TIMEOUT = 120.0
+
+Handler = Callable[[str], str]
+
+
+class WorkersFailed(Error):
+    """The worker processes could not start."""
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What became of one request: the worker's reply, or why there is none."""
+
+    request: str
+    text: str | None
+    crash: str | None  # the worker died or sent something unreadable
+    seconds: float
+
+
+class _Worker:
+    def __init__(self, context: Any, start: Callable[[Any], Handler], setup: Any) -> None:
+        self.conn, child = context.Pipe(duplex=True)
+        self.process = context.Process(target=_serve, args=(child, start, setup), daemon=True)
+        self.process.start()
+        child.close()
+        self.queue: deque[str] = deque()  # sent, not answered yet; the first is in progress
+        self.since = 0.0  # when the first request of the queue started
+
+    def send(self, request: str) -> None:
+        if not self.queue:
+            self.since = time.perf_counter()
+        self.queue.append(request)
+        self.conn.send_bytes(request.encode())
+
+    def ready(self) -> None:
+        if not self.conn.poll(START_TIMEOUT):
+            raise WorkersFailed(f"a vetting worker did not start within {START_TIMEOUT:.0f}s")
+        try:
+            greeting = self.conn.recv_bytes(MAX_REPLY)
+        except (EOFError, OSError):
+            raise WorkersFailed(f"a vetting worker failed to start ({self._death()})") from None
+        if greeting != READY:
+            text = greeting.decode("utf-8", "replace").removeprefix(WORKER_ERROR)
+            raise WorkersFailed(f"a vetting worker failed to start: {text[:500]}")
+
+    def receive(self) -> tuple[str | None, str | None]:
+        """``(reply, None)``, or ``(None, why)`` when the worker died or overflowed."""
+        try:
+            if self.conn.poll():
+                return self.conn.recv_bytes(MAX_REPLY).decode("utf-8", "replace"), None
+        except (EOFError, ConnectionError):  # it died (with requests still in its pipe)
+            pass
+        except OSError:  # the reply is longer than the limit
+            return None, f"the worker's reply is larger than {MAX_REPLY} bytes"
+        return None, self._death()
+
+    def _death(self) -> str:
+        self.process.join(5)
+        code = self.process.exitcode
+        if code is None:
+            return "the worker process stopped answering"
+        if code < 0:
+            return f"the worker process was killed by {signal.Signals(-code).name}"
+        return f"the worker process exited with code {code}"
+
+    def stop(self, grace: float = 5.0) -> None:
+        with suppress(OSError):
+            self.conn.send_bytes(b"")
+        self.process.join(grace)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join()
+        self.conn.close()
+
+
+class WorkerPool:
+    """``jobs`` processes, each running ``start(setup)`` once and its handler per request."""
+
+    def __init__(
+        self,
+        jobs: int,
+        start: Callable[[Any], Handler],
+        setup: Any,
+        hidden_env: Sequence[str] = (),
+    ) -> None:
+        self.jobs = max(1, jobs)
+        self._start, self._setup, self._hidden = start, setup, tuple(hidden_env)
+        self._context = multiprocessing.get_context("spawn")
+        self._workers: list[_Worker] = []
+
+    def run(self, requests: Iterable[str]) -> Generator[Reply, None, None]:
+        """Each request's reply, in the order they finish. Each worker holds its next request
+        already, so it does not wait for the caller to read a reply before going on."""
+        pending = deque(requests)
+        self._ready(min(self.jobs, len(pending)))
+        try:
+            while pending or self._busy():
+                self._dispatch(pending)
+                busy = self._busy()
+                ready = set(wait([w.conn for w in busy] + [w.process.sentinel for w in busy]))
+                done = [
+                    self._collect(w, pending) for w in busy if {w.conn, w.process.sentinel} & ready
+                ]
+                self._dispatch(pending)
+                yield from done
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Stop every worker: an idle one when it reads the stop request, a busy one now."""
+        for worker in self._workers:
+            worker.stop(grace=0 if worker.queue else 5.0)
+        self._workers.clear()
+
+    def start(self, count: int) -> None:
+        """Start ``count`` workers now, so they load while the caller prepares; ``run`` waits
+        for them to be ready."""
+        self._launch(max(0, min(self.jobs, count) - len(self._workers)))
+
+    def _ready(self, count: int) -> None:
+        self._launch(max(0, count - len(self._workers)))
+        for worker in self._workers:
+            worker.ready()
+
+    def _spawn(self, count: int) -> None:
+        for worker in self._launch(count):
+            worker.ready()
+
+    def _launch(self, count: int) -> list[_Worker]:
+        with _without_env(self._hidden):
+            fresh = [_Worker(self._context, self._start, self._setup) for _ in range(count)]
+        self._workers += fresh
+        return fresh
+
+    def _busy(self) -> list[_Worker]:
+        return [worker for worker in self._workers if worker.queue]
+
+    def _dispatch(self, pending: deque[str]) -> None:
+        """Top every worker up to ``DEPTH`` requests, one level at a time (so a short list is
+        spread over every worker)."""
+        for depth in range(1, DEPTH + 1):
+            for worker in self._workers:
+                if pending and len(worker.queue) < depth:
+                    worker.send(pending.popleft())
+
+    def _collect(self, worker: _Worker, pending: deque[str]) -> Reply:
+        """The reply to ``worker``'s oldest request; when it died, a fresh worker takes over
+        the requests it had not started."""
+        request = worker.queue.popleft()
+        text, crash = worker.receive()
+        now = time.perf_counter()
+        seconds, worker.since = now - worker.since, now
+        if crash is not None:
+            pending.extendleft(reversed(worker.queue))
+            worker.queue.clear()
+            self._workers.remove(worker)
+            worker.stop(grace=0)
+            if pending:
+                self._spawn(1)
+        return Reply(request, text, crash, seconds)
+
+
+@contextmanager
+def _without_env(names: Sequence[str]) -> Iterator[None]:
+    """Unset ``names`` while child processes start, so they never inherit them."""
+    saved = {name: os.environ.pop(name) for name in names if name in os.environ}
+    try:
+        yield
+    finally:
+        os.environ.update(saved)
+
+
+def _serve(conn: Connection, start: Callable[[Any], Handler], setup: Any) -> None:
+    """The worker process: set up once, then answer requests until an empty one."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when workers stop
+    _quiet_stdout()
+    try:
+        handler = start(setup)
+    except Exception as exc:  # reported to the parent, which stops the run
+        conn.send_bytes(f"{WORKER_ERROR}{type(exc).__name__}: {exc}".encode())
+        return
+    conn.send_bytes(READY)
+    while request := conn.recv_bytes():
+        try:
+            reply = handler(request.decode())
+        except Exception as exc:  # one request's failure, reported as its reply
+            reply = f"{WORKER_ERROR}{type(exc).__name__}: {exc}"
+        conn.send_bytes(reply.encode())
+
+
+def _quiet_stdout() -> None:
+    """Standard output belongs to the parent's report; a worker's stray prints go nowhere."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.close(devnull)
