@@ -241,7 +241,7 @@ class Installed:
 
 @contextmanager
 def installed(cluster: Cluster, root: Path, extra: Sequence[str] = ()) -> Iterator[Installed]:
-    """Render the chart (TLS from a Secret, a fresh verdict key), install its CRD, the KServe
+    """Render the chart (TLS from a Secret, a fresh verdict key), install its CRDs, the KServe
     CRD and the webhook configuration, and run the webhook with the rendered mounts."""
     from modelward.engine.verdicts.keys import write_keypair
 
@@ -255,7 +255,8 @@ def installed(cluster: Cluster, root: Path, extra: Sequence[str] = ()) -> Iterat
     )  # fmt: skip
     api = api_client(cluster)
     make_namespace(api, RELEASE_NAMESPACE)
-    apply_crd(api, one(docs, "CustomResourceDefinition"))
+    for crd in (d for d in docs if d["kind"] == "CustomResourceDefinition"):
+        apply_crd(api, crd)
     apply_crd(api, inference_service_crd())
     lay_out_mounts(docs, root / "mounts", ca)
     webhook = start_webhook(root / "mounts", cluster, ca)
