@@ -92,8 +92,12 @@ def test_rendered_objects_validate_strictly(combo: str) -> None:
 
 def test_the_modelverdict_crd_comes_from_crds() -> None:
     assert not kinds(render(), "CustomResourceDefinition")  # Helm installs crds/ itself
-    crd = only(render("default", "--include-crds"), "CustomResourceDefinition")
-    assert crd["metadata"]["name"] == "modelverdicts.modelward.dev"
+    crds = kinds(render("default", "--include-crds"), "CustomResourceDefinition")
+    assert {c["metadata"]["name"] for c in crds} == {
+        "modelverdicts.modelward.dev",
+        "modelvettings.modelward.dev",
+    }
+    crd = only(crds, "CustomResourceDefinition", "modelverdicts.modelward.dev")
     assert crd["spec"]["names"]["kind"] == "ModelVerdict"
 
 

@@ -241,7 +241,7 @@ class Installed:
 
 @contextmanager
 def installed(cluster: Cluster, root: Path, extra: Sequence[str] = ()) -> Iterator[Installed]:
-    """Render the chart (TLS from a Secret, a fresh verdict key), install its CRD, the KServe
+    """Render the chart (TLS from a Secret, a fresh verdict key), install its CRDs, the KServe
     CRD and the webhook configuration, and run the webhook with the rendered mounts."""
     from modelward.engine.verdicts.keys import write_keypair
 

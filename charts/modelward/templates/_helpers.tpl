@@ -55,6 +55,29 @@ app.kubernetes.io/component: webhook
 {{- end -}}
 {{- end -}}
 
+{{- define "modelward.controllerLabels" -}}
+{{ include "modelward.commonLabels" . }}
+app.kubernetes.io/component: controller
+{{- end -}}
+
+{{- define "modelward.controllerSelectorLabels" -}}
+app.kubernetes.io/name: {{ include "modelward.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: controller
+{{- end -}}
+
+{{/* Labels of the vetting Job pods (the controller sets them; the NetworkPolicy selects them). */}}
+{{- define "modelward.vettingJobLabels" -}}
+app.kubernetes.io/name: {{ include "modelward.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: vetting-job
+{{- end -}}
+
+{{/* The controller's ServiceAccount, ConfigMap and Lease share this name. */}}
+{{- define "modelward.controllerName" -}}
+{{- include "modelward.suffixed" (list . "controller") -}}
+{{- end -}}
+
 {{- define "modelward.serviceAccountName" -}}
 {{- if .Values.serviceAccount.create -}}
 {{- default (include "modelward.fullname" .) .Values.serviceAccount.name -}}
@@ -155,5 +178,20 @@ seccompProfile:
 {{- end -}}
 {{- if and $v.verdicts.existingSecret (not $v.verdicts.existingSecretKeys) -}}
 {{- fail "verdicts.existingSecret is set: list the keys to trust in verdicts.existingSecretKeys" -}}
+{{- end -}}
+{{- if and $v.admission.autoVetting.enabled (not $v.controller.enabled) -}}
+{{- fail "admission.autoVetting.enabled needs controller.enabled: nothing would run the ModelVettings the webhook creates" -}}
+{{- end -}}
+{{- if $v.controller.enabled -}}
+{{- $c := $v.controller -}}
+{{- if not $c.signingKey.existingSecret -}}
+{{- fail "controller.enabled: set controller.signingKey.existingSecret to the Secret holding the verdict signing key (PEM under controller.signingKey.key)" -}}
+{{- end -}}
+{{- if ge (int $c.leaderElection.renewSeconds) (int $c.leaderElection.leaseSeconds) -}}
+{{- fail (printf "controller.leaderElection.renewSeconds (%v) must be lower than leaseSeconds (%v), or the leader loses its lease between renewals" $c.leaderElection.renewSeconds $c.leaderElection.leaseSeconds) -}}
+{{- end -}}
+{{- if gt (float64 $c.queue.retryBaseSeconds) (float64 $c.queue.retryMaxSeconds) -}}
+{{- fail (printf "controller.queue.retryBaseSeconds (%v) must not exceed retryMaxSeconds (%v)" $c.queue.retryBaseSeconds $c.queue.retryMaxSeconds) -}}
+{{- end -}}
 {{- end -}}
 {{- end -}}
