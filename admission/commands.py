@@ -17,7 +17,7 @@ import typer
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from modelward.admission.cluster import controlled_by_workload, list_workloads, namespace_labels
-from modelward.admission.config import WebhookConfig, load_webhook_config
+from modelward.admission.config import AutoVettingConfig, WebhookConfig, load_webhook_config
 from modelward.admission.env import Candidates, build_env
 from modelward.admission.errors import InvalidReview
 from modelward.admission.manifests import (
@@ -199,6 +199,8 @@ def _run(
     candidates: Candidates | None = None,
     namespace_labels: Callable[[str], Mapping[str, str] | None] | None = None,
 ) -> list[ReviewResult]:
+    # Only the webhook requests vetting; answers here must not claim a request was made.
+    settings = settings.model_copy(update={"auto_vetting": AutoVettingConfig()})
     if candidates is None and registry is not None:
         candidates = open_registry(registry).candidates
     keys = None if settings.verdict_keys else _signing_key_trust(settings)

@@ -64,6 +64,15 @@ class KubernetesConfig(_Strict):
     kubeconfig: Path | None = None
 
 
+class AutoVettingConfig(_Strict):
+    """Whether the webhook asks the cluster to vet references it denies for lack of a verdict
+    (docs/admission.md, "Requesting vetting automatically")."""
+
+    enabled: bool = False
+    # Only in namespaces that carry this label with the value "true".
+    namespace_label: str = Field(default="modelward.dev/auto-vet", min_length=1)
+
+
 class WebhookConfig(_Strict):
     policies: Path | None = None  # policy bundle directory; None: the built-in library
     data: Path | None = None  # YAML/JSON whose top-level keys replace the bundle's config
@@ -86,6 +95,7 @@ class WebhookConfig(_Strict):
     max_reviews_per_user: int = Field(default=MAX_REVIEWS_PER_USER, ge=0, le=10_000)
     audit_log: str | None = None  # a file path, "-" for stdout, None for no audit log
     kubernetes: KubernetesConfig = KubernetesConfig()
+    auto_vetting: AutoVettingConfig = AutoVettingConfig()
 
 
 def load_webhook_config(path: Path | None) -> WebhookConfig:

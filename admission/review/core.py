@@ -37,6 +37,12 @@ from modelward.admission.review.responses import (
     warning_lines,
 )
 from modelward.admission.review.steps import Evaluation, Steps, run
+from modelward.admission.review.vetting import (
+    VettingRequest,
+    vetting_message,
+    vetting_requests,
+    vetting_warnings,
+)
 from modelward.admission.workloads.extract import ModelReference, extract_references
 from modelward.admission.workloads.fields import LimitExceeded, TooManyReferences
 from modelward.engine.decision import Decision, PolicyFinding
@@ -71,6 +77,7 @@ class AdmissionEnv:
 class ReviewResult:
     response: dict[str, Any]  # the AdmissionReview to send back (same apiVersion as the request)
     audit: dict[str, Any]  # one JSON-lines audit record for this decision
+    vetting: tuple[VettingRequest, ...] = ()  # for the server to create after answering
 
     @property
     def allowed(self) -> bool:
@@ -143,7 +150,8 @@ def _review(request: AdmissionRequest, env: AdmissionEnv, started: float) -> Ste
     if not refs:
         return _decided(request, namespace, [], [], started)
     judged = yield from judge_all(refs, request_context(request, namespace), env)
-    return _decided(request, namespace, judged.models, judged.problems, started)
+    vetting = vetting_requests(env.config.auto_vetting, request, namespace.labels, judged.models)
+    return _decided(request, namespace, judged.models, judged.problems, started, vetting)
 
 
 def _references(
@@ -187,13 +195,18 @@ def _decided(
     models: Sequence[ModelResult],
     problems: Sequence[PolicyFinding],
     started: float,
+    vetting: tuple[VettingRequest, ...] = (),
 ) -> ReviewResult:
     """Apply the mode to the findings and build the answer and its audit record."""
     would_deny = bool(problems) or any(m.deny for m in models)
     mode = namespace.mode
     allowed = not would_deny or mode != "enforce"
-    message = deny_message(request.workload, models, problems) if would_deny else ""
+    message = ""
+    if would_deny:
+        next_step = vetting_message(vetting)
+        message = deny_message(request.workload, models, problems, after_summary=next_step)
     notes = [namespace.note] if namespace.note else []
+    notes.extend(vetting_warnings(vetting))
     warnings = (
         []
         if mode == "dry-run"
@@ -211,9 +224,10 @@ def _decided(
         models=models,
         message=message,
         problems=[p.id for p in problems],
+        vetting_requested=[v.reference for v in vetting],
         seconds=time.perf_counter() - started,
     )
-    return ReviewResult(answer, record)
+    return ReviewResult(answer, record, vetting)
 
 
 def _envelope(admission_review: Any) -> tuple[str, str]:

@@ -25,12 +25,13 @@ def audit_record(
     models: Sequence[ModelResult] = (),
     problems: Sequence[str] = (),
     message: str = "",
+    vetting_requested: Sequence[str] = (),
     seconds: float = 0.0,
 ) -> dict[str, Any]:
     """Who asked for what, in which mode, what was decided and why.
 
     ``problems`` are the ids of denies that belong to no model (``malformed-object``,
-    ``internal-error``).
+    ``internal-error``); ``vetting_requested`` the references the webhook asks to vet.
     """
     return {
         "time": utc_timestamp(),
@@ -48,6 +49,7 @@ def audit_record(
         "models": [m.to_audit() for m in models],
         "problems": list(problems),
         "message": message,
+        "vetting_requested": list(vetting_requested),
         "seconds": round(seconds, 6),
     }
 
@@ -79,5 +81,6 @@ def bare_record(review: Any, *, message: str) -> dict[str, Any]:
         "models": [],
         "problems": [],
         "message": message,
+        "vetting_requested": [],
         "seconds": 0.0,
     }

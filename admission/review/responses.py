@@ -40,9 +40,14 @@ def response(
 
 
 def deny_message(
-    workload: str, models: Sequence[ModelResult], problems: Sequence[PolicyFinding] = ()
+    workload: str,
+    models: Sequence[ModelResult],
+    problems: Sequence[PolicyFinding] = (),
+    *,
+    after_summary: str = "",
 ) -> str:
-    """Why ``workload`` is denied: a summary of ids per container and model, then the details."""
+    """Why ``workload`` is denied: a summary of ids per container and model, ``after_summary``
+    (what happens next), then the details."""
     summary = [f"{p.id}" for p in problems]
     details = [f"{p.id}: {p.msg}" for p in problems]
     for result in models:
@@ -53,7 +58,9 @@ def deny_message(
     for why, skipped in _skipped(models).items():
         listed = ", ".join(f"{_where(r)} ({r.model})" for r in skipped)
         summary.append(f"not evaluated ({why}): {listed}")
-    text = f"{workload} is denied: {'; '.join(summary)}. {'; '.join(dict.fromkeys(details))}"
+    next_step = f"{after_summary}. " if after_summary else ""
+    reasons = "; ".join(dict.fromkeys(details))
+    text = f"{workload} is denied: {'; '.join(summary)}. {next_step}{reasons}"
     return cut_bytes(clean(text), MAX_MESSAGE_BYTES)
 
 

@@ -7,7 +7,8 @@ every internal error is logged with the request's uid and counted. Body bytes in
 reviews being decided are bounded (``inflight.Budget``); a review that waits for them past its
 deadline gets a 503 that names the limit. ``/healthz`` fails once the webhook has not been ready
 for ``ready_timeout`` seconds, so the kubelet restarts a webhook that cannot become ready. With
-a separate metrics port, ``/metrics`` is served there only.
+a separate metrics port, ``/metrics`` is served there only. Once an answer is sent, the
+ModelVettings it lists (``auto_vetting``) are handed to the service's requester.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Any
 from modelward.admission.errors import InvalidReview
 from modelward.admission.review.core import INTERNAL_ERROR, MAX_BODY_BYTES, ReviewResult
 from modelward.admission.review.judge import EVALUATION_ERROR, REGISTRY_UNAVAILABLE
+from modelward.admission.review.vetting import VettingRequest
 from modelward.admission.server.audit_log import AuditLog, AuditLogError, NoAuditLog
 from modelward.admission.server.inflight import Budget
 from modelward.admission.server.limits import ServerLimits
@@ -55,6 +57,7 @@ class Answer:
     body: bytes
     result: str = ""  # the decision label for the metrics ("" when nothing was decided)
     mode: str = ""
+    vetting: tuple[VettingRequest, ...] = ()  # requested once the answer is sent
 
 
 class WebhookApp:
@@ -200,6 +203,8 @@ class WebhookApp:
             self.metrics.bad_requests.labels("400").inc()
         await respond(send, answer.status, answer.body)
         self.metrics.duration.observe(time.perf_counter() - started)
+        if answer.vetting:
+            self.service.request_vetting(answer.vetting)
 
     async def _read_body(self, receive: Receive, deadline: float, held: list[int]) -> bytes | None:
         """The whole body (None past ``MAX_BODY_BYTES``), each chunk charged to the budget."""
@@ -262,7 +267,7 @@ class WebhookApp:
             self.metrics.audit_failures.inc()
             return Answer(500, error_body(f"the decision could not be audited: {exc.strerror}"))
         result_label, mode = decision_labels(result)
-        return Answer(200, encode(result.response), result_label, mode)
+        return Answer(200, encode(result.response), result_label, mode, result.vetting)
 
 
 def internal_error(result: ReviewResult) -> str | None:

@@ -1,7 +1,8 @@
 """Prometheus metrics of the webhook, in a registry of their own (``/metrics``).
 
-The evaluation pool lives below the application (in ``AdmissionService``), so its metrics are
-process-wide collectors (``WORKER_RESTARTS``, ``WORKERS``) that each ``WebhookMetrics`` registers.
+The evaluation pool and the vetting requester live below the application (in
+``AdmissionService``), so their metrics are process-wide collectors (``WORKER_RESTARTS``,
+``WORKERS``, ``VETTING_REQUESTS``) that each ``WebhookMetrics`` registers.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ CLOSE_REASONS = (
     "headers_too_large",
 )  # fmt: skip
 RESTART_REASONS = ("exited", "unresponsive", "failed", "overran")
+VETTING_RESULTS = ("requested", "failed", "dropped")
 
 disable_created_metrics()  # type: ignore[no-untyped-call]  # no *_created series
 WORKER_RESTARTS = Counter(
@@ -46,8 +48,17 @@ WORKERS = Gauge(
     f"{PREFIX}_eval_workers", "Evaluation worker processes started and not found dead.",
     registry=None,
 )  # fmt: skip
+VETTING_REQUESTS = Counter(
+    f"{PREFIX}_vetting_requests",
+    "ModelVettings the webhook asked for (auto_vetting): requested (created, or found already"
+    " there), failed (the API server refused or did not answer), dropped (the queue was full).",
+    ["result"],
+    registry=None,
+)
 for _reason in RESTART_REASONS:
     WORKER_RESTARTS.labels(_reason)
+for _result in VETTING_RESULTS:
+    VETTING_REQUESTS.labels(_result)
 
 
 class WebhookMetrics:
@@ -58,6 +69,7 @@ class WebhookMetrics:
         r = self.registry
         r.register(WORKER_RESTARTS)
         r.register(WORKERS)
+        r.register(VETTING_REQUESTS)
         self.duration = Histogram(
             f"{PREFIX}_request_duration_seconds",
             "Time from receiving an admission review to sending its answer.",

@@ -2,8 +2,9 @@
 
 ``start()`` loads everything in a background thread, so the HTTP server can answer health and
 readiness probes meanwhile: the Kubernetes API client, the watch-fed ``ModelVerdict`` cache
-(registry type ``kubernetes``), the watch-fed namespace labels, then the admission environment
-(``build_env``) and, for the embedded engine, the evaluation worker processes. Until then every
+(registry type ``kubernetes``), the watch-fed namespace labels, the vetting requester
+(``auto_vetting``), then the admission environment (``build_env``) and, for the embedded engine,
+the evaluation worker processes. Until then every
 review is denied with the reason. ``decide`` runs on the event loop that called ``start``: the
 core (``review_steps``) runs there and each policy evaluation is awaited, from a worker process
 (embedded engine) or from a thread that calls OPA.
@@ -17,7 +18,7 @@ import gc
 import json
 import logging
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -33,8 +34,10 @@ from modelward.admission.review.core import (
 )
 from modelward.admission.review.parts import PartEvaluation
 from modelward.admission.review.steps import Evaluation, drive
+from modelward.admission.review.vetting import VettingRequest
 from modelward.admission.server.evalpool import EvalPool, WorkerFailed
 from modelward.admission.server.namespaces import NamespaceCache
+from modelward.admission.server.vetting_requests import VettingRequester, kubernetes_requester
 from modelward.engine.decision import Decision
 from modelward.engine.errors import Error
 
@@ -55,6 +58,7 @@ class AdmissionService:
         self._pool: EvalPool | None = None
         self._verdicts: Any = None  # VerdictCache when the registry is kubernetes
         self._namespaces: NamespaceCache | None = None
+        self._vetting: VettingRequester | None = None
         self._error = ""
         self._loading = threading.Thread(target=self._load, name="webhook-load", daemon=True)
 
@@ -71,7 +75,7 @@ class AdmissionService:
         return not self._loading.is_alive()
 
     def close(self) -> None:
-        for part in (self._verdicts, self._namespaces, self._pool):
+        for part in (self._verdicts, self._namespaces, self._pool, self._vetting):
             if part is not None:
                 _quietly(part.stop if hasattr(part, "stop") else part.close)
         if self._executor is not None:
@@ -115,6 +119,14 @@ class AdmissionService:
             )
             self._verdicts.start()
             lookup = NewestVerdictLookup(self._verdicts.candidates, keys)
+        if config.auto_vetting.enabled:
+            if client is None:
+                raise ConfigError(
+                    "auto_vetting needs access to the API server, but kubernetes.access is "
+                    f"{config.kubernetes.access!r} and found no credentials"
+                )
+            self._vetting = VettingRequester(kubernetes_requester(client))
+            self._vetting.start()
         labels: Callable[[str], Mapping[str, str] | None] = _no_labels
         if client is not None:
             self._namespaces = NamespaceCache(client)
@@ -174,6 +186,15 @@ class AdmissionService:
         if env is None or self._error:
             return self.fail(parsed, f"the webhook is not ready: {self.ready()[1]}")
         return await drive(review_steps(parsed, env), lambda step: self._perform(step, env))
+
+    def request_vetting(self, requests: Sequence[VettingRequest]) -> None:
+        """Queue the ModelVettings a sent answer listed (never blocks, never raises)."""
+        if self._vetting is None or not requests:
+            return
+        try:
+            self._vetting.submit(requests)
+        except Exception:  # a bug; the answer is sent already and stays as it was
+            log.exception("queueing vetting requests failed")
 
     async def _perform(self, step: Evaluation, env: AdmissionEnv) -> Decision:
         if self._pool is not None:
