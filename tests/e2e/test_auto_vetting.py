@@ -4,8 +4,7 @@ a model nobody vetted, in namespaces labelled ``modelward.dev/auto-vet=true`` on
 The webhook runs with the chart's rendered ``webhook.yaml`` plus ``auto_vetting: {enabled: true}``
 and the webhook configuration's ``sideEffects: NoneOnDryRun`` (what the chart renders when
 auto-vetting is enabled). The webhook uses the admin kubeconfig (``system:masters``), so no RBAC
-is created here. The chart's ModelVetting CRD is applied when the chart has one; until then a
-minimal CRD of the same group, version and names stands in.
+is created here. The chart's ModelVetting CRD is applied.
 
 The webhook performs requests in order, one at a time, after answering; so once a request made
 later has appeared, an earlier one that was never made will not appear either.
@@ -26,7 +25,7 @@ import yaml
 from kubernetes import client
 
 from modelward.engine.vetting.requests import VettingRequestError, get_vetting, list_vettings
-from modelward.engine.vetting.resource import GROUP, KIND, PLURAL, VERSION, vetting_name
+from modelward.engine.vetting.resource import GROUP, PLURAL, vetting_name
 from tests.e2e.admission_cluster import (
     RELEASE_NAMESPACE,
     ApiResult,
@@ -59,24 +58,6 @@ def unvetted() -> str:
     return f"hf://example-org/unvetted-model@{next(_revisions):040x}"
 
 
-def modelvetting_crd() -> dict[str, Any]:
-    """Enough of the ModelVetting CRD for the API server to store requests."""
-    schema = {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
-    return {
-        "apiVersion": "apiextensions.k8s.io/v1",
-        "kind": "CustomResourceDefinition",
-        "metadata": {"name": f"{PLURAL}.{GROUP}"},
-        "spec": {
-            "group": GROUP,
-            "scope": "Namespaced",
-            "names": {"plural": PLURAL, "singular": "modelvetting", "kind": KIND},
-            "versions": [{"name": VERSION, "served": True, "storage": True,
-                          "schema": {"openAPIV3Schema": schema},
-                          "subresources": {"status": {}}}],
-        },
-    }  # fmt: skip
-
-
 @dataclass
 class Setup:
     cluster: Cluster
@@ -100,8 +81,7 @@ def installed_with_auto_vetting(cluster: Cluster, root: Path) -> Iterator[Setup]
     api = api_client(cluster)
     make_namespace(api, RELEASE_NAMESPACE)
     crds = [d for d in docs if d["kind"] == "CustomResourceDefinition"]
-    if not any(d["metadata"]["name"] == f"{PLURAL}.{GROUP}" for d in crds):
-        crds.append(modelvetting_crd())
+    assert any(d["metadata"]["name"] == f"{PLURAL}.{GROUP}" for d in crds)
     for crd in crds:
         apply_crd(api, crd)
     lay_out_mounts(docs, root / "mounts", ca)
