@@ -41,6 +41,15 @@ def run_command(
     ] = None,
     policy: PolicyOpt = None,
     data: DataOpt = None,
+    policy_data: Annotated[
+        str | None,
+        typer.Option(
+            "--policy-data",
+            envvar="MODELWARD_POLICY_DATA",
+            help="Policy configuration as JSON, applied after --data (the controller passes "
+            "its own, so the facts are collected as its policies expect).",
+        ),
+    ] = None,
     offline: OfflineOpt = False,
 ) -> None:
     """Collect facts for REFERENCE and print the vetting result (no key, nothing signed).
@@ -53,7 +62,7 @@ def run_command(
     from modelward.engine.vetting.worker import vet_reference
 
     go_offline(offline)
-    result = _worker_result(reference, policy, data, vet_reference)
+    result = _worker_result(reference, policy, data, policy_data, vet_reference)
     line = encode_result(result)
     typer.echo(_summary(result), err=True)
     typer.echo(line)
@@ -61,14 +70,29 @@ def run_command(
         result_file.write_text(termination_message(line), encoding="utf-8")
 
 
-def _worker_result(reference: str, policy: Path | None, data: Path | None, vet: Any) -> Any:
+def _worker_result(
+    reference: str, policy: Path | None, data: Path | None, policy_data: str | None, vet: Any
+) -> Any:
     from modelward.cli.options import collect_options, signature_options
     from modelward.engine.policy.bundle import load_bundle
     from modelward.engine.policy.evaluators.embedded import EmbeddedEvaluator
 
     bundle = load_bundle(policy, data)
+    if policy_data:
+        _apply_policy_data(bundle, policy_data)
     options = collect_options(bundle, signature_options(None, None, None, None, None, None), None)
     return vet(reference, options, bundle, EmbeddedEvaluator())
+
+
+def _apply_policy_data(bundle: Any, text: str) -> None:
+    """The keys this bundle knows; others belong to the caller's own policies, which decide."""
+    from modelward.engine.policy.bundle import load_config_text
+    from modelward.engine.policy.config_schema import check_config
+
+    values = load_config_text(text, "--policy-data")
+    known = {k: v for k, v in values.items() if k in bundle.config_types}
+    check_config(known, bundle.config_types, "--policy-data")
+    bundle.config = {**bundle.config, **known}
 
 
 def _summary(result: Any) -> str:

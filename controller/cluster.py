@@ -117,8 +117,9 @@ class ClusterApi:
         return text
 
     def event(self, vetting: dict[str, Any], kind: str, reason: str, message: str) -> None:
-        """Record an Event on the ModelVetting; failures are logged, never raised."""
+        """Record an Event on the ModelVetting (and log it); failures are logged, never raised."""
         meta = vetting["metadata"]
+        log.info("%s/%s: %s: %s", meta["namespace"], meta["name"], reason, message)
         now = datetime.now(UTC)
         body = client.CoreV1Event(
             metadata=client.V1ObjectMeta(

@@ -111,7 +111,7 @@ class ControllerConfig(_Strict):
     namespace: str = "modelward"
     # Where verdicts are published: kubernetes://NAMESPACE (ModelVerdict) or a SQLite path.
     registry: str = "kubernetes://modelward"
-    # The verdict signing key (PEM); $MODELWARD_SIGNING_KEY_PASSWORD unlocks an encrypted one.
+    # The verdict signing key (PEM); $MODELWARD_KEY_PASSWORD unlocks an encrypted one.
     signing_key: Path
     # Policy bundle directory (None: the built-in library) and its configuration override.
     policies: Path | None = None

@@ -8,6 +8,7 @@ log). Everything it may write is an emptyDir.
 from __future__ import annotations
 
 import hashlib
+import json
 from typing import Any
 
 from modelward.controller.config import ControllerConfig
@@ -23,6 +24,9 @@ VETTING_LABEL = "modelward.dev/vetting"
 VETTING_NAMESPACE_LABEL = "modelward.dev/vetting-namespace"
 ATTEMPT_ANNOTATION = "modelward.dev/attempt"
 REFERENCE_ANNOTATION = "modelward.dev/reference"
+#: The controller's policy configuration, handed to the worker as JSON: the facts it collects
+#: (look-alike publishers, signature and BOM checks) depend on it.
+POLICY_DATA_ENV = "MODELWARD_POLICY_DATA"
 
 
 def job_name(vetting: dict[str, Any], attempt: int) -> str:
@@ -33,9 +37,14 @@ def job_name(vetting: dict[str, Any], attempt: int) -> str:
 
 
 def job_for(
-    vetting: dict[str, Any], reference: str, attempt: int, config: ControllerConfig
+    vetting: dict[str, Any],
+    reference: str,
+    attempt: int,
+    config: ControllerConfig,
+    policy_config: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The Job body for ``attempt`` of ``vetting`` (whose canonical reference is ``reference``)."""
+    """The Job body for ``attempt`` of ``vetting`` (whose canonical reference is ``reference``);
+    ``policy_config`` is the configuration the controller's policies run with."""
     meta = vetting["metadata"]
     labels = {
         "app.kubernetes.io/name": "modelward",
@@ -64,13 +73,15 @@ def job_for(
                     "labels": {**job.pod_labels, **labels},
                     "annotations": {**job.pod_annotations, **annotations},
                 },
-                "spec": _pod_spec(reference, config),
+                "spec": _pod_spec(reference, config, policy_config),
             },
         },
     }
 
 
-def _pod_spec(reference: str, config: ControllerConfig) -> dict[str, Any]:
+def _pod_spec(
+    reference: str, config: ControllerConfig, policy_config: dict[str, Any] | None
+) -> dict[str, Any]:
     job = config.job
     spec: dict[str, Any] = {
         "restartPolicy": "Never",
@@ -86,7 +97,7 @@ def _pod_spec(reference: str, config: ControllerConfig) -> dict[str, Any]:
             "fsGroup": UID,
             "seccompProfile": {"type": "RuntimeDefault"},
         },
-        "containers": [_container(reference, config)],
+        "containers": [_container(reference, config, policy_config)],
         "volumes": [
             {"name": "work", "emptyDir": {"sizeLimit": job.work_dir_size}},
             {"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}},
@@ -103,7 +114,9 @@ def _pod_spec(reference: str, config: ControllerConfig) -> dict[str, Any]:
     return spec
 
 
-def _container(reference: str, config: ControllerConfig) -> dict[str, Any]:
+def _container(
+    reference: str, config: ControllerConfig, policy_config: dict[str, Any] | None
+) -> dict[str, Any]:
     job = config.job
     env = {
         **job.env,
@@ -113,6 +126,8 @@ def _container(reference: str, config: ControllerConfig) -> dict[str, Any]:
         "HF_HOME": f"{WORK_DIR}/hf",
         "MODELWARD_RESULT_FILE": RESULT_PATH,
     }
+    if policy_config:
+        env[POLICY_DATA_ENV] = json.dumps(policy_config, sort_keys=True, default=str)
     return {
         "name": CONTAINER,
         "image": job.image,

@@ -45,7 +45,25 @@ class Leadership:
 
     def stop(self) -> None:
         self._stop.set()
+        if self.leading.is_set() and self._settings.enabled:
+            self._release()
         self.leading.clear()
+
+    def _release(self) -> None:
+        """Hand the lease over on a clean stop, so another replica need not wait for it to lapse."""
+        api = client.CoordinationV1Api(self._api_client)
+        name, namespace = self._settings.lease_name, self._namespace
+        try:
+            lease = api.read_namespaced_lease(name, namespace)
+            spec = lease.spec
+            if spec is None or spec.holder_identity != self.identity:
+                return
+            spec.holder_identity = ""  # the elector reads an empty holder as free
+            spec.lease_duration_seconds = 1
+            api.replace_namespaced_lease(name, namespace, lease)  # conditional on its version
+            log.info("%s released the lease", self.identity)
+        except Exception as exc:  # it lapses on its own
+            log.warning("could not release the lease: %s", exc)
 
     def _campaign(self) -> None:
         settings = self._settings

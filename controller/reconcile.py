@@ -99,7 +99,8 @@ class Reconciler:
             return
         attempt = int(status.get("attempts") or 0) + 1
         name = job_name(vetting, attempt)
-        self.api.create_job(job_for(vetting, reference, attempt, self.config))
+        policy_config = self.publisher.bundle.config
+        self.api.create_job(job_for(vetting, reference, attempt, self.config, policy_config))
         self.api.write_status(vetting, st.running(status, attempt, name))
         self.api.event(vetting, "Normal", "JobCreated", f"attempt {attempt}: job {name}")
 

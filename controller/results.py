@@ -38,18 +38,32 @@ def read_result(api: ClusterApi, job: str) -> str:
     pod, state = (succeeded or sorted(terminated, key=lambda item: str(item[1].get("finishedAt"))))[
         -1
     ]
-    message = str(state.get("message") or "")
+    message = str(state.get("message") or "").strip()
     name = pod["metadata"]["name"]
     if message.startswith(PREFIX):
         return message
     pointer = parse_pointer(message)
-    log = api.pod_log(name, CONTAINER)
+    if message and pointer is None:
+        raise MalformedResult(f"pod {name}: its termination message is not a result")
+    log = _log(api, name)
     if pointer is not None:
         return find_in_log(log, pointer)
     lines = [line for line in log.splitlines() if line.startswith(PREFIX)]
     if not lines:
         raise MalformedResult(f"pod {name}: no result in its termination message or log")
     return lines[-1]
+
+
+def _log(api: ClusterApi, pod: str) -> str:
+    try:
+        return api.pod_log(pod, CONTAINER)
+    except Exception as exc:  # the API server could not reach the node, or the pod is gone
+        raise MalformedResult(f"pod {pod}: its log cannot be read ({_short(exc)})") from exc
+
+
+def _short(exc: Exception) -> str:
+    reason = getattr(exc, "reason", None)
+    return str(reason or type(exc).__name__)[:200]
 
 
 def _terminated(pod: dict[str, Any]) -> dict[str, Any] | None:

@@ -70,9 +70,16 @@ class Revetter:
         by_reference: dict[str, list[dict[str, Any]]] = {}
         for vetting in vettings:
             by_reference.setdefault(_key(vetting), []).append(vetting)
-        while self.backlog and self.bucket.take():
-            reference, reason = self.backlog.popleft()
-            self._requeue(reference, reason, by_reference.get(reference, []))
+        while self.backlog:
+            reference, reason = self.backlog[0]
+            vettings = by_reference.get(reference, [])
+            if any(phase_of(v) in ("Pending", "Running") for v in vettings):
+                self.backlog.popleft()  # already queued: costs no share of the rate
+                continue
+            if not self.bucket.take():
+                break
+            self.backlog.popleft()
+            self._requeue(reference, reason, vettings)
 
     def _stale(self) -> list[tuple[str, str]]:
         """Every stored verdict that needs another vetting, oldest first."""
@@ -89,8 +96,6 @@ class Revetter:
         return [(reference, reason) for _, reference, reason in sorted(found)]
 
     def _requeue(self, reference: str, reason: str, vettings: list[dict[str, Any]]) -> None:
-        if any(phase_of(v) in ("Pending", "Running") for v in vettings):
-            return
         message = f"vetting again: {_EXPLAINED.get(reason, reason)}"
         self.metrics.revets.labels(reason).inc()
         if not vettings:

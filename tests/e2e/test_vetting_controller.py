@@ -47,6 +47,8 @@ pytestmark = pytest.mark.slow
 
 kube_cluster = cluster_fixture("module")
 TEAM = "ml-team"
+#: A namespace where the webhook asks for vetting when it denies an unvetted model.
+AUTO = "auto-team"
 
 
 @dataclass
@@ -109,7 +111,9 @@ class Setup:
             return None
         return SignedVerdict.from_envelope(obj["spec"]["envelope"])
 
-    def pod(self, name: str, reference: str, dry_run: bool = True) -> ApiResult:
+    def pod(
+        self, name: str, reference: str, dry_run: bool = True, namespace: str = TEAM
+    ) -> ApiResult:
         image = reference.removeprefix("oci://")
         pod = {
             "apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
@@ -119,15 +123,24 @@ class Setup:
                 "volumes": [{"name": "model", "image": {"reference": image}}],
             },
         }  # fmt: skip
-        path = f"/api/v1/namespaces/{TEAM}/pods" + ("?dryRun=All" if dry_run else "")
+        path = f"/api/v1/namespaces/{namespace}/pods" + ("?dryRun=All" if dry_run else "")
         return create(self.cluster, path, pod)
 
 
 @pytest.fixture(scope="module")
 def setup(kube_cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
     root = tmp_path_factory.mktemp("vetting")
-    with start_registry(root / "registry") as registry, installed(kube_cluster, root) as release:
+    auto_vetting = [
+        "--set", "admission.autoVetting.enabled=true",
+        "--set", "controller.enabled=true",
+        "--set", "controller.signingKey.existingSecret=verdict-signing",
+    ]  # fmt: skip
+    with (
+        start_registry(root / "registry") as registry,
+        installed(kube_cluster, root, auto_vetting) as release,
+    ):
         make_namespace(release.api, TEAM)
+        make_namespace(release.api, AUTO, {"modelward.dev/auto-vet": "true"})
         player = JobPlayer(release.api, RELEASE_NAMESPACE, root / "node", node_env())
         yield Setup(kube_cluster, release, Models(registry, root), player, root)
 
@@ -176,6 +189,9 @@ def test_a_request_becomes_a_job_a_signed_verdict_and_an_admission(setup: Setup)
         name = setup.request(reference)
         job = setup.job_for(reference)
         assert_isolated(job)
+        (container,) = job["spec"]["template"]["spec"]["containers"]
+        env = {item["name"]: item["value"] for item in container["env"]}
+        assert json.loads(env["MODELWARD_POLICY_DATA"])["require_pinned"] is True  # its policies
         ran = setup.player.run(job)
         assert ran.exit_code == 0, ran.stderr
         done = setup.finished(name)
@@ -282,3 +298,159 @@ def test_a_source_error_is_failed_with_its_reason(setup: Setup) -> None:
 
 def encoded(payload: dict[str, Any]) -> str:
     return base64.b64encode(json.dumps(payload).encode()).decode()
+
+
+def drive(setup: Setup, what: str, done: Any, timeout: float = 120) -> None:
+    """Play the kubelet (run every Job that appears) until ``done()`` holds."""
+
+    def step() -> bool:
+        setup.player.run_pending()
+        return bool(done())
+
+    wait_for(what, step, timeout, every=0.3)
+
+
+def phases(setup: Setup, names: list[str], namespace: str = TEAM) -> list[str]:
+    return [str((vetting(setup.api, namespace, n).get("status") or {}).get("phase")) for n in names]
+
+
+def job_starts(setup: Setup, names: list[str]) -> list[int]:
+    """Jobs started per request (finished Jobs are deleted; their events stay)."""
+    return [
+        [e.reason for e in events_for(setup.api, TEAM, name)].count("JobCreated") for name in names
+    ]
+
+
+def some_job(setup: Setup) -> bool:
+    return bool(setup.player.jobs())
+
+
+def verdict_generation(setup: Setup, reference: str) -> int:
+    obj = client.CustomObjectsApi(setup.api).get_namespaced_custom_object(
+        "modelward.dev", "v1alpha1", RELEASE_NAMESPACE, "modelverdicts", resource_name(reference)
+    )
+    return int(obj["metadata"]["generation"])
+
+
+def test_an_auto_requested_vetting_admits_the_pod_once_it_succeeds(setup: Setup) -> None:
+    benign = setup.models.benign("models/auto-benign")
+    evil = setup.models.malicious("models/auto-evil")
+    for pod_name, reference in (("auto-benign", benign), ("auto-evil", evil)):
+        denied = setup.pod(pod_name, reference, dry_run=False, namespace=AUTO)
+        assert denied.status == 403 and "vetting requested" in denied.message, denied.message
+    names = [vetting_name(benign), vetting_name(evil)]
+    with setup.controller():
+        drive(
+            setup,
+            "both vettings to finish",
+            lambda: phases(setup, names, AUTO) == ["Succeeded"] * 2,
+        )
+    benign_vetting, evil_vetting = (vetting(setup.api, AUTO, n) for n in names)
+    assert benign_vetting["spec"]["requestedBy"] == "webhook"
+    assert (benign_vetting["status"]["outcome"], evil_vetting["status"]["outcome"]) == (
+        "allow",
+        "deny",
+    )
+    wait_for(
+        "the webhook to admit",
+        lambda: setup.pod("auto-benign", benign, namespace=AUTO).status == 201,
+    )
+    assert setup.pod("auto-benign", benign, dry_run=False, namespace=AUTO).status == 201
+    again = setup.pod("auto-evil", evil, dry_run=False, namespace=AUTO)
+    assert again.status == 403 and "vetting requested" not in again.message, again.message
+    assert phases(setup, [vetting_name(evil)], AUTO) == ["Succeeded"]  # not asked for again
+
+
+def test_a_controller_killed_mid_queue_loses_nothing(setup: Setup) -> None:
+    references = [setup.models.benign(f"models/queue-{i}") for i in range(3)]
+    one_at_a_time = {"queue": {"max_running": 1}}
+    with setup.controller("first", **one_at_a_time) as [first]:
+        names = [setup.request(r) for r in references]
+        wait_for("the first Job", lambda: some_job(setup))
+        first.kill()
+    setup.player.run_pending()  # the Job finishes while no controller runs
+    with setup.controller("second", **one_at_a_time):
+        drive(setup, "the queue to drain", lambda: phases(setup, names) == ["Succeeded"] * 3)
+    assert job_starts(setup, names) == [1, 1, 1]  # none started twice
+    for reference in references:
+        assert setup.verdict(reference).outcome == "allow"  # type: ignore[union-attr]
+        assert verdict_generation(setup, reference) == 1  # published once
+
+
+def test_two_replicas_elect_one_leader_and_survive_its_loss(setup: Setup) -> None:
+    references = [
+        setup.models.benign("models/pair-benign"),
+        setup.models.malicious("models/pair-evil"),
+        setup.models.benign("models/pair-benign-2"),
+    ]
+    leases = client.CoordinationV1Api(setup.api)
+
+    def holder() -> str | None:
+        try:
+            lease = leases.read_namespaced_lease("modelward-controller", RELEASE_NAMESPACE)
+        except client.ApiException:
+            return None
+        return lease.spec.holder_identity
+
+    with setup.controller("replica-a", "replica-b", queue={"max_running": 1}) as replicas:
+        by_name = {p.identity: p for p in replicas}
+        leader = wait_for("a leader", lambda: holder() in by_name and holder())
+        names = [setup.request(r) for r in references]
+        wait_for("the first Job", lambda: some_job(setup))
+        by_name[leader].kill()
+        setup.player.run_pending()
+        (survivor,) = set(by_name) - {leader}
+        wait_for("the other replica to lead", lambda: holder() == survivor, timeout=30)
+        drive(setup, "the queue to drain", lambda: phases(setup, names) == ["Succeeded"] * 3)
+    assert job_starts(setup, names) == [1, 1, 1]
+    outcomes = [vetting(setup.api, TEAM, n)["status"]["outcome"] for n in names]
+    assert outcomes == ["allow", "deny", "allow"]
+    for reference, outcome in zip(references, outcomes, strict=True):
+        assert setup.verdict(reference).outcome == outcome  # type: ignore[union-attr]
+        assert verdict_generation(setup, reference) == 1
+    assert f"{survivor} leads" in by_name[survivor].output()
+    assert holder() == "", "a replica stopped cleanly hands the lease over at once"
+
+
+def revet_events(setup: Setup) -> list[Any]:
+    listed = client.CoreV1Api(setup.api).list_event_for_all_namespaces(
+        field_selector="involvedObject.kind=ModelVetting,reason=Revet"
+    )
+    return list(listed.items)
+
+
+def test_a_policy_change_revets_at_the_rate_and_audit_shows_the_new_deny(setup: Setup) -> None:
+    reference = setup.models.benign("models/revet")
+    with setup.controller():
+        name = setup.request(reference)
+        drive(setup, "the first vetting", lambda: phases(setup, [name]) == ["Succeeded"])
+    assert setup.verdict(reference).outcome == "allow"  # type: ignore[union-attr]
+    wait_for("the webhook to admit", lambda: setup.pod("serving", reference).status == 201)
+    assert setup.pod("serving", reference, dry_run=False).status == 201
+    stored = len(client.CustomObjectsApi(setup.api).list_namespaced_custom_object(
+        "modelward.dev", "v1alpha1", RELEASE_NAMESPACE, "modelverdicts")["items"])  # fmt: skip
+    stricter = setup.root / "stricter.yaml"
+    stricter.write_text("require_signature: true\n")  # none of these models is signed
+    per_minute = 30
+    revet = {"enabled": True, "interval_seconds": 1, "per_minute": per_minute}
+    with setup.controller(data=str(stricter), revet=revet):
+        drive(
+            setup,
+            "every verdict to be vetted again",
+            lambda: (
+                len(revet_events(setup)) >= stored and setup.verdict(reference).outcome == "deny"
+            ),  # type: ignore[union-attr]
+            timeout=stored * 60 / per_minute + 90,
+        )
+    times = sorted(e.first_timestamp for e in revet_events(setup))
+    span = (times[-1] - times[0]).total_seconds()
+    # One token at the start, then one every 60/per_minute seconds (events carry whole seconds).
+    assert span >= (len(times) - 1) * 60 / per_minute - 2, (len(times), span)
+    assert span <= (len(times) - 1) * 60 / per_minute + 30, (len(times), span)
+    assert phases(setup, [name]) == ["Succeeded"]
+    assert vetting(setup.api, TEAM, name)["status"]["outcome"] == "deny"
+    config = setup.root / "mounts" / "config" / "webhook.yaml"
+    audited = run_modelward(["audit", "--config", str(config), "-n", TEAM], setup.cluster)
+    assert audited.returncode == 1, audited.stdout + audited.stderr
+    row = next(line.split() for line in audited.stdout.splitlines() if f"{TEAM}/serving" in line)
+    assert row[3:5] == [reference, "deny"], row

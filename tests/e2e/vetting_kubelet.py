@@ -53,6 +53,12 @@ class JobPlayer:
         api = self.batch.api_client
         return [api.sanitize_for_serialization(j) for j in listed.items]
 
+    def run_pending(self) -> list[Ran]:
+        """Run every Job that has not finished yet, oldest first."""
+        waiting = [j for j in self.jobs() if not (j.get("status") or {}).get("conditions")]
+        waiting.sort(key=lambda j: j["metadata"]["creationTimestamp"])
+        return [self.run(job) for job in waiting]
+
     def run(self, job: dict[str, Any], *, edit: Any = None) -> Ran:
         """Run the Job's pod here and report it; ``edit(message) -> message`` forges the result."""
         pod = self._create_pod(job)
