@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -31,7 +32,7 @@ from tests.e2e.admission_cluster import (
     make_namespace,
     run_modelward,
 )
-from tests.e2e.kube import Cluster, cluster_fixture
+from tests.e2e.kube import Cluster, cluster_fixture, free_port
 from tests.e2e.vetting_cluster import (
     ControllerProcess,
     Models,
@@ -181,11 +182,20 @@ def assert_isolated(job: dict[str, Any]) -> None:
     assert container["args"][:2] == ["vetting", "run"]
 
 
+def scrape(port: int) -> dict[str, float]:
+    """The controller's /metrics as {sample with labels: value}."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
+        text = response.read().decode()
+    samples = (line.rsplit(" ", 1) for line in text.splitlines() if line and line[0] != "#")
+    return {name: float(value) for name, value in samples}
+
+
 def test_a_request_becomes_a_job_a_signed_verdict_and_an_admission(setup: Setup) -> None:
     reference = setup.models.benign("models/minilm")
     before = setup.pod("before", reference)
     assert before.status == 403 and "model-unvetted" in before.message
-    with setup.controller():
+    port = free_port()
+    with setup.controller(metrics_address="127.0.0.1", metrics_port=port):
         name = setup.request(reference)
         job = setup.job_for(reference)
         assert_isolated(job)
@@ -195,6 +205,13 @@ def test_a_request_becomes_a_job_a_signed_verdict_and_an_admission(setup: Setup)
         ran = setup.player.run(job)
         assert ran.exit_code == 0, ran.stderr
         done = setup.finished(name)
+        metrics = scrape(port)
+    assert metrics['modelward_controller_outcomes_total{outcome="allow"}'] == 1
+    assert metrics["modelward_controller_vet_duration_seconds_count"] == 1
+    assert metrics["modelward_controller_leader"] == 1
+    assert (
+        metrics["modelward_controller_queue_depth"] == metrics["modelward_controller_running"] == 0
+    )
     status = done["status"]
     assert (status["phase"], status["outcome"], status["attempts"]) == ("Succeeded", "allow", 1)
     assert status["verdict"] == resource_name(reference)
