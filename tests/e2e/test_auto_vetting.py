@@ -1,10 +1,9 @@
 """Auto-vetting against a real kube-apiserver: the webhook asks for a ModelVetting when it denies
 a model nobody vetted, in namespaces labelled ``modelward.dev/auto-vet=true`` only.
 
-The webhook runs with the chart's rendered ``webhook.yaml`` plus ``auto_vetting: {enabled: true}``
-and the webhook configuration's ``sideEffects: NoneOnDryRun`` (what the chart renders when
-auto-vetting is enabled). The webhook uses the admin kubeconfig (``system:masters``), so no RBAC
-is created here. The chart's ModelVetting CRD is applied.
+The webhook runs with the chart rendered with ``admission.autoVetting.enabled`` (its
+``webhook.yaml`` has ``auto_vetting``, its webhook configuration ``sideEffects: NoneOnDryRun``).
+The webhook uses the admin kubeconfig (``system:masters``), so no RBAC is created here.
 
 The webhook performs requests in order, one at a time, after answering; so once a request made
 later has appeared, an earlier one that was never made will not appear either.
@@ -15,32 +14,22 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from kubernetes import client
 
 from modelward.engine.vetting.requests import VettingRequestError, get_vetting, list_vettings
-from modelward.engine.vetting.resource import GROUP, PLURAL, vetting_name
+from modelward.engine.vetting.resource import vetting_name
 from tests.e2e.admission_cluster import (
-    RELEASE_NAMESPACE,
     ApiResult,
     Webhook,
-    api_client,
-    apply_crd,
-    apply_webhook_configuration,
     create,
-    lay_out_mounts,
+    installed,
     make_namespace,
-    one,
-    render_chart,
-    start_webhook,
 )
-from tests.e2e.kube import CertAuthority, Cluster, cluster_fixture
+from tests.e2e.kube import Cluster, cluster_fixture
 
 pytestmark = pytest.mark.slow
 
@@ -58,6 +47,14 @@ def unvetted() -> str:
     return f"hf://example-org/unvetted-model@{next(_revisions):040x}"
 
 
+#: The chart with auto-vetting (which renders ``auto_vetting`` and ``sideEffects: NoneOnDryRun``).
+AUTO_VETTING = [
+    "--set", "admission.autoVetting.enabled=true",
+    "--set", "controller.enabled=true",
+    "--set", "controller.signingKey.existingSecret=verdict-signing",
+]  # fmt: skip
+
+
 @dataclass
 class Setup:
     cluster: Cluster
@@ -65,48 +62,12 @@ class Setup:
     webhook: Webhook
 
 
-@contextmanager
-def installed_with_auto_vetting(cluster: Cluster, root: Path) -> Iterator[Setup]:
-    """The chart's webhook with auto-vetting enabled, and the CRDs it needs."""
-    from modelward.engine.verdicts.keys import write_keypair
-
-    _, public, _ = write_keypair(root / "signing")
-    ca = CertAuthority.create("modelward-webhook-ca")
-    (root / "ca.pem").write_bytes(ca.cert_pem)
-    docs = render_chart(
-        ["--set", "tls.source=secret", "--set", "tls.existingSecret.name=modelward-tls",
-         "--set-file", f"tls.existingSecret.caBundle={root / 'ca.pem'}",
-         "--set-file", f"verdicts.publicKeys.verdict\\.pub={public}"]
-    )  # fmt: skip
-    api = api_client(cluster)
-    make_namespace(api, RELEASE_NAMESPACE)
-    crds = [d for d in docs if d["kind"] == "CustomResourceDefinition"]
-    assert any(d["metadata"]["name"] == f"{PLURAL}.{GROUP}" for d in crds)
-    for crd in crds:
-        apply_crd(api, crd)
-    lay_out_mounts(docs, root / "mounts", ca)
-    config_path = root / "mounts" / "config" / "webhook.yaml"
-    config = yaml.safe_load(config_path.read_text())
-    config["auto_vetting"] = {"enabled": True, "namespace_label": LABEL}
-    config_path.write_text(yaml.safe_dump(config))
-    webhook = start_webhook(root / "mounts", cluster, ca)
-    try:
-        vwc = one(docs, "ValidatingWebhookConfiguration")
-        for hook in vwc["webhooks"]:
-            hook["sideEffects"] = "NoneOnDryRun"
-        apply_webhook_configuration(api, vwc, webhook.url + "/validate")
-        yield Setup(cluster, api, webhook)
-    finally:
-        webhook.stop()
-        api.close()
-
-
 @pytest.fixture(scope="module")
 def setup(kube_cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
-    with installed_with_auto_vetting(kube_cluster, tmp_path_factory.mktemp("auto-vet")) as setup:
-        make_namespace(setup.api, LABELLED, {LABEL: "true"})
-        make_namespace(setup.api, UNLABELLED)
-        yield setup
+    with installed(kube_cluster, tmp_path_factory.mktemp("auto-vet"), AUTO_VETTING) as release:
+        make_namespace(release.api, LABELLED, {LABEL: "true"})
+        make_namespace(release.api, UNLABELLED)
+        yield Setup(kube_cluster, release.api, release.webhook)
 
 
 def pod(name: str, reference: str) -> dict[str, Any]:
