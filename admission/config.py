@@ -10,7 +10,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from modelward.admission.errors import ConfigError
-from modelward.engine.errors import PolicyError, yaml_problem
+from modelward.engine.errors import PolicyError, validation_problems, yaml_problem
 from modelward.engine.verdicts.freshness import MAX_MARKS, parse_max_age
 from modelward.engine.verdicts.registry import default_registry_url
 
@@ -115,9 +115,7 @@ def load_webhook_config(path: Path | None) -> WebhookConfig:
     try:
         config = WebhookConfig.model_validate(raw)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or '(top)'}: {e['msg']}" for e in exc.errors()
-        )
+        problems = validation_problems(exc)
         raise ConfigError(f"{path}: invalid webhook configuration: {problems}") from exc
     config = _relative_to(config, path.parent)
     if config.data is not None:

@@ -9,7 +9,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from modelward.engine.errors import Error, yaml_problem
+from modelward.engine.errors import Error, validation_problems, yaml_problem
 from modelward.engine.verdicts.freshness import parse_max_age
 
 
@@ -149,9 +149,7 @@ def load_controller_config(path: Path) -> ControllerConfig:
     try:
         config = ControllerConfig.model_validate(raw)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or '(top)'}: {e['msg']}" for e in exc.errors()
-        )
+        problems = validation_problems(exc)
         raise ControllerConfigError(f"{path}: invalid configuration: {problems}") from None
     update = {
         name: path.parent / value

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class Error(Exception):
     """Base class of every error modelward raises on purpose."""
@@ -55,6 +57,13 @@ def yaml_problem(origin: str, exc: Exception) -> str:
     mark = getattr(exc, "problem_mark", None)
     where = f"{origin}:{mark.line + 1}:{mark.column + 1}" if mark is not None else origin
     return f"{where}: invalid YAML: {_yaml_text(exc)}"
+
+
+def validation_problems(exc: Any) -> str:
+    """A pydantic ``ValidationError`` as ``a.b: message; c: message`` (field paths, no URLs)."""
+    return "; ".join(
+        f"{'.'.join(str(p) for p in e['loc']) or '(top)'}: {e['msg']}" for e in exc.errors()
+    )
 
 
 def yaml_detail(exc: Exception) -> str:
