@@ -27,6 +27,8 @@ REFERENCE_ANNOTATION = "modelward.dev/reference"
 #: The controller's policy configuration, handed to the worker as JSON: the facts it collects
 #: (look-alike publishers, signature and BOM checks) depend on it.
 POLICY_DATA_ENV = "MODELWARD_POLICY_DATA"
+#: The longest label value the API server accepts.
+MAX_LABEL_VALUE = 63
 
 
 def job_name(vetting: dict[str, Any], attempt: int) -> str:
@@ -34,6 +36,14 @@ def job_name(vetting: dict[str, Any], attempt: int) -> str:
     meta = vetting["metadata"]
     key = f"{meta['namespace']}/{meta['name']}/{meta.get('uid', '')}"
     return f"mwv-{hashlib.sha256(key.encode()).hexdigest()[:16]}-{attempt}"
+
+
+def label_value(text: str) -> str:
+    """``text``, or for a name longer than a label value may be, its start and its hash."""
+    if len(text) <= MAX_LABEL_VALUE:
+        return text
+    digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+    return f"{text[: MAX_LABEL_VALUE - 17]}-{digest}"
 
 
 def job_for(
@@ -50,7 +60,7 @@ def job_for(
         "app.kubernetes.io/name": "modelward",
         "app.kubernetes.io/managed-by": "modelward",
         COMPONENT_LABEL: COMPONENT,
-        VETTING_LABEL: meta["name"],
+        VETTING_LABEL: label_value(meta["name"]),
         VETTING_NAMESPACE_LABEL: meta["namespace"],
     }
     annotations = {REFERENCE_ANNOTATION: reference, ATTEMPT_ANNOTATION: str(attempt)}

@@ -11,6 +11,7 @@ from modelward.engine.verdicts.freshness import parse_time
 from modelward.engine.verdicts.keys import key_id
 from modelward.engine.verdicts.registry import Registry
 from modelward.engine.verdicts.registry.modelverdict import resource_name
+from modelward.engine.verdicts.registry.sqlite import SqliteRegistry
 from modelward.engine.verdicts.signed import SignedVerdict, sign_with_key
 from modelward.engine.vetting.accept import Accepted, accept_result
 from modelward.engine.vetting.result import decode_result
@@ -54,12 +55,20 @@ class Publisher:
     ) -> tuple[SignedVerdict, str] | None:
         """Our newest verdict for ``reference`` when it is still current: signed by our key,
         with this bundle and scanner, younger than ``max_age``."""
-        signed = self.registry.get(reference)
+        signed = None if self._nothing_stored_yet() else self.registry.get(reference)
         if signed is None or signed.key_id != self.key_id:
             return None
         if stale_reason(signed, self.bundle_revision, self.scanner, max_age) is not None:
             return None
         return signed, resource_name(reference)
+
+    def stored(self) -> list[SignedVerdict]:
+        """Every verdict in the registry (the newest per reference)."""
+        return [] if self._nothing_stored_yet() else self.registry.list()
+
+    def _nothing_stored_yet(self) -> bool:
+        # A SQLite registry's file appears with its first verdict; reading it before then fails.
+        return isinstance(self.registry, SqliteRegistry) and not self.registry.path.exists()
 
     def publish(self, accepted: Accepted) -> tuple[SignedVerdict, str]:
         """Sign and store; returns the verdict and the name it is stored under."""

@@ -178,7 +178,9 @@ class Reconciler:
             self._retry_or_fail(vetting, status, "SourceError", str(exc), transient=exc.transient)
             return
         outcome = accepted.verdict.outcome
-        if accepted.disagrees:
+        digest = hashlib.sha256(line.encode()).hexdigest()
+        claimed = self.api.write_status(vetting, st.publishing(status, digest, outcome))
+        if accepted.disagrees:  # reported by the one replica whose claim was written
             self.metrics.claim_mismatches.inc()
             self.api.event(
                 vetting,
@@ -186,8 +188,6 @@ class Reconciler:
                 "ClaimMismatch",
                 f"the worker claimed {accepted.claimed}; the policies here say {outcome}",
             )
-        digest = hashlib.sha256(line.encode()).hexdigest()
-        claimed = self.api.write_status(vetting, st.publishing(status, digest, outcome))
         signed, stored = self.publisher.publish(accepted)
         message = f"{outcome} verdict {stored} for {reference}"
         done = st.succeeded(

@@ -24,6 +24,8 @@ from modelward.engine.vetting.resource import (
 )
 
 log = logging.getLogger("modelward.controller")
+#: Tolerance for sums of fractional tokens (six sixths of a token make one).
+_ROUNDING = 1e-9
 
 
 class TokenBucket:
@@ -37,8 +39,8 @@ class TokenBucket:
         now = self._clock()
         self._tokens = min(self.capacity, self._tokens + (now - self._at) * self.rate)
         self._at = now
-        if self._tokens >= 1:
-            self._tokens -= 1
+        if self._tokens >= 1 - _ROUNDING:
+            self._tokens = max(0.0, self._tokens - 1)
             return True
         return False
 
@@ -56,7 +58,9 @@ class Revetter:
         self.settings = config.revet
         self.namespace = config.namespace
         rate = self.settings.per_minute / 60
-        self.bucket = TokenBucket(rate, max(1.0, rate * config.resync_seconds), clock)
+        # Room for one resync period's tokens on top of a fraction left over, so passes one
+        # period apart keep the full rate.
+        self.bucket = TokenBucket(rate, 1 + rate * config.resync_seconds, clock)
         self._clock = clock
         self._next_scan = 0.0
         self.backlog: deque[tuple[str, str]] = deque()
@@ -72,19 +76,19 @@ class Revetter:
             by_reference.setdefault(_key(vetting), []).append(vetting)
         while self.backlog:
             reference, reason = self.backlog[0]
-            vettings = by_reference.get(reference, [])
-            if any(phase_of(v) in ("Pending", "Running") for v in vettings):
-                self.backlog.popleft()  # already queued: costs no share of the rate
+            found = by_reference.get(reference, [])
+            if _queued(found):  # already being vetted: it costs none of the rate
+                self.backlog.popleft()
                 continue
             if not self.bucket.take():
                 break
             self.backlog.popleft()
-            self._requeue(reference, reason, vettings)
+            self._requeue(reference, reason, found)
 
     def _stale(self) -> list[tuple[str, str]]:
         """Every stored verdict that needs another vetting, oldest first."""
         found = []
-        for signed in self.publisher.registry.list():
+        for signed in self.publisher.stored():
             reason = stale_reason(
                 signed,
                 self.publisher.bundle_revision,
@@ -119,6 +123,10 @@ _EXPLAINED = {
     "Aged": "the verdict is older than the re-vetting age",
     "Unreadable": "the stored verdict cannot be read",
 }
+
+
+def _queued(vettings: list[dict[str, Any]]) -> bool:
+    return any(phase_of(v) in ("Pending", "Running") for v in vettings)
 
 
 def _key(vetting: dict[str, Any]) -> str:
