@@ -16,6 +16,7 @@ import multiprocessing
 import os
 import signal
 import time
+import weakref
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -37,7 +38,7 @@ START_TIMEOUT = 120.0
 
 Handler = Callable[[str], str]
 #: Pools of this process with workers forked by the fork server; the last to close stops it.
-_FORKED: set[int] = set()
+_FORKED: weakref.WeakSet[WorkerPool] = weakref.WeakSet()
 
 
 class WorkersFailed(Error):
@@ -154,8 +155,8 @@ class WorkerPool:
         for worker in self._workers:
             worker.stop(grace=0 if worker.queue else 5.0)
         self._workers.clear()
-        if id(self) in _FORKED:
-            _FORKED.discard(id(self))
+        if self in _FORKED:
+            _FORKED.discard(self)
             if not _FORKED:  # its workers hold it open: no other pool may have any left
                 _stop_fork_server()
 
@@ -175,7 +176,7 @@ class WorkerPool:
 
     def _launch(self, count: int) -> list[_Worker]:
         if count and self._context.get_start_method() == "forkserver":
-            _FORKED.add(id(self))
+            _FORKED.add(self)
         with _without_env(self._hidden):
             fresh = [
                 _Worker(self._context, self._start, self._setup, self._hidden) for _ in range(count)
