@@ -9,13 +9,14 @@ a claim, never the verdict.
 from __future__ import annotations
 
 import sys
+import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
+from queue import Empty, SimpleQueue
 from typing import TYPE_CHECKING
 
 from modelward.cli.vet_options import VetOptionError
@@ -29,10 +30,27 @@ if TYPE_CHECKING:
     from modelward.engine.policy.bundle import PolicyBundle
     from modelward.engine.policy.evaluators import Evaluator
     from modelward.engine.verdicts.registry import Registry
-    from modelward.engine.verdicts.signed import SignedVerdict
+    from modelward.engine.verdicts.signed import SignedVerdict, VerdictSigner
 
 #: What lets a process sign: the key's location and its password. Workers never inherit them.
 KEY_ENV = ("MODELWARD_SIGNING_KEY", "MODELWARD_KEY_PASSWORD")
+#: What the workers' fork server imports once, so that no worker imports it again: the
+#: worker's own modules and those the first models pull in (scanners, format probes).
+WORKER_MODULES = (
+    "modelward.cli.main",
+    "modelward.cli.vet_from",
+    "modelward.cli.options",
+    "modelward.engine.policy.bundle",
+    "modelward.engine.policy.evaluators.embedded",
+    "modelward.engine.vetting.worker",
+    "modelward.engine.identify.formats",
+    "modelward.engine.scan.containers.archives",
+    "modelward.engine.scan.pickles.files",
+)
+#: The most verdicts one registry transaction stores, and how long the first of them waits
+#: for others to join it.
+PUBLISH_BATCH = 64
+PUBLISH_WAIT = 0.25
 
 
 @dataclass(frozen=True)
@@ -67,13 +85,18 @@ class Signer:
     evaluator: Evaluator
     max_age: timedelta
     private_key: ec.EllipticCurvePrivateKey
+    _signer: VerdictSigner = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        from modelward.engine.verdicts.signed import VerdictSigner
+
+        self._signer = VerdictSigner(self.private_key)
 
     def judge(self, reference: str, line: str, seconds: float) -> tuple[Row, SignedVerdict | None]:
         """The row for ``reference`` from a worker's reply ``line`` (untrusted text), and the
         signed verdict (None when the reference failed)."""
         from modelward.cli.vet_pool import WORKER_ERROR
         from modelward.engine.errors import Error
-        from modelward.engine.verdicts.signed import sign_with_key
         from modelward.engine.vetting.accept import SourceFailed, accept_result
         from modelward.engine.vetting.result import decode_result
 
@@ -101,37 +124,87 @@ class Signer:
             deny=deny,
             claimed=accepted.claimed,
         )
-        return row, sign_with_key(verdict, self.private_key)
+        return row, self._signer.sign(verdict)
 
 
 class Publisher:
-    """Stores signed verdicts, in order, on one thread of its own: the registry's disk writes
-    overlap with judging the next results."""
+    """Stores signed verdicts, in order, on one thread of its own: the registry's writes overlap
+    with judging the next results, and the verdicts that arrive close together are stored in
+    one transaction (``put_many``, where the registry has it)."""
 
     def __init__(self, registry: Registry | None) -> None:
         self._registry = registry
-        self._pool = ThreadPoolExecutor(1, "publish") if registry is not None else None
-        self._pending: dict[str, Future[None]] = {}
+        self._queue: SimpleQueue[tuple[str, SignedVerdict] | None] = SimpleQueue()
+        self._submitted: list[str] = []
+        self._refused: dict[str, str] = {}  # reference -> why the registry refused it
+        self._crash: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="publish", daemon=True)
+        if registry is not None:
+            self._thread.start()
 
     def submit(self, reference: str, signed: SignedVerdict) -> None:
-        if self._pool is not None and self._registry is not None:
-            self._pending[reference] = self._pool.submit(self._registry.put, signed)
+        if self._registry is not None:
+            self._submitted.append(reference)
+            self._queue.put((reference, signed))
 
     def settle(self, rows: dict[str, Row]) -> None:
-        """Mark each submitted row published, or failed with the registry's reason."""
-        from modelward.engine.errors import Error
-
-        for reference, future in self._pending.items():
+        """Wait for the last write; mark each submitted row published, or failed with the
+        registry's reason."""
+        if self._registry is None:
+            return
+        self._queue.put(None)
+        self._thread.join()
+        if self._crash is not None:
+            raise self._crash
+        for reference in self._submitted:
             row = rows[reference]
-            try:
-                future.result()
-            except Error as exc:
-                reason = f"signed but not published: {exc.diagnostics()}"
+            if reference in self._refused:
+                reason = f"signed but not published: {self._refused[reference]}"
                 rows[reference] = failed(reference, reason, row.seconds)
             else:
                 rows[reference] = replace(row, published=True)
-        if self._pool is not None:
-            self._pool.shutdown()
+
+    def _run(self) -> None:
+        try:
+            while batch := self._next_batch():
+                self._store(batch)
+        except BaseException as exc:  # raised again by settle, on the caller's thread
+            self._crash = exc
+
+    def _next_batch(self) -> list[tuple[str, SignedVerdict]]:
+        """The next verdicts to store: the first one and those arriving within
+        ``PUBLISH_WAIT`` of it; empty once ``settle`` asked to stop."""
+        first = self._queue.get()
+        if first is None:
+            return []
+        batch, deadline = [first], time.monotonic() + PUBLISH_WAIT
+        while len(batch) < PUBLISH_BATCH:
+            try:
+                item = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
+            except Empty:
+                break
+            if item is None:
+                self._queue.put(None)  # store this batch, then stop
+                break
+            batch.append(item)
+        return batch
+
+    def _store(self, batch: list[tuple[str, SignedVerdict]]) -> None:
+        from modelward.engine.errors import Error
+
+        assert self._registry is not None
+        put_many = getattr(self._registry, "put_many", None)
+        if put_many is not None:
+            try:
+                put_many([signed for _, signed in batch])
+                return
+            except Error:
+                pass  # each one alone below, so that a refusal fails only its own reference
+        for reference, signed in batch:
+            try:
+                self._registry.put(signed)
+            except Error as exc:
+                self._refused[reference] = exc.diagnostics()
 
 
 def failed(reference: str, reason: str, seconds: float = 0.0) -> Row:
@@ -190,7 +263,7 @@ def vet_list(
     started = time.perf_counter()
     rows: dict[str, Row] = dict(invalid)
     todo = [reference for reference in order if reference not in invalid]
-    pool = WorkerPool(jobs, start_worker, setup, hidden_env=KEY_ENV)
+    pool = WorkerPool(jobs, start_worker, setup, hidden_env=KEY_ENV, preload=WORKER_MODULES)
     try:
         pool.start(len(todo))
         trusted = prepare()

@@ -1,8 +1,10 @@
 """A pool of long-lived worker processes that turn one text request into one text reply.
 
-``vet --from`` runs the keyless vetting worker in these processes. They are started fresh
-("spawn"), so they share no memory with the parent that holds the signing key, and the
-environment variables that locate or unlock the key are removed while they start. Requests and
+``vet --from`` runs the keyless vetting worker in these processes. They are forked from a fork
+server, a fresh interpreter that imported the worker's modules once ("forkserver"; "spawn" where
+there is none), so they share no memory with the parent that holds the signing key and none of
+them pays for those imports again. The environment variables that locate or unlock the key are
+removed while the server and the workers start, and again in each worker. Requests and
 replies cross the pipe as plain UTF-8 bytes, never pickles: a worker that a hostile model
 subverted can send the parent text, not objects. A worker that dies fails only the request it was
 working on; a fresh process takes its place.
@@ -14,6 +16,7 @@ import multiprocessing
 import os
 import signal
 import time
+import weakref
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -34,6 +37,8 @@ DEPTH = 2
 START_TIMEOUT = 120.0
 
 Handler = Callable[[str], str]
+#: Pools of this process with workers forked by the fork server; the last to close stops it.
+_FORKED: weakref.WeakSet[WorkerPool] = weakref.WeakSet()
 
 
 class WorkersFailed(Error):
@@ -51,9 +56,12 @@ class Reply:
 
 
 class _Worker:
-    def __init__(self, context: Any, start: Callable[[Any], Handler], setup: Any) -> None:
+    def __init__(
+        self, context: Any, start: Callable[[Any], Handler], setup: Any, hidden: tuple[str, ...]
+    ) -> None:
         self.conn, child = context.Pipe(duplex=True)
-        self.process = context.Process(target=_serve, args=(child, start, setup), daemon=True)
+        args = (child, start, setup, hidden)
+        self.process = context.Process(target=_serve, args=args, daemon=True)
         self.process.start()
         child.close()
         self.queue: deque[str] = deque()  # sent, not answered yet; the first is in progress
@@ -107,7 +115,8 @@ class _Worker:
 
 
 class WorkerPool:
-    """``jobs`` processes, each running ``start(setup)`` once and its handler per request."""
+    """``jobs`` processes, each running ``start(setup)`` once and its handler per request;
+    ``preload`` names the modules the fork server imports for all of them."""
 
     def __init__(
         self,
@@ -115,10 +124,11 @@ class WorkerPool:
         start: Callable[[Any], Handler],
         setup: Any,
         hidden_env: Sequence[str] = (),
+        preload: Sequence[str] = (),
     ) -> None:
         self.jobs = max(1, jobs)
         self._start, self._setup, self._hidden = start, setup, tuple(hidden_env)
-        self._context = multiprocessing.get_context("spawn")
+        self._context = _context(preload)
         self._workers: list[_Worker] = []
 
     def run(self, requests: Iterable[str]) -> Generator[Reply, None, None]:
@@ -140,10 +150,15 @@ class WorkerPool:
             self.close()
 
     def close(self) -> None:
-        """Stop every worker: an idle one when it reads the stop request, a busy one now."""
+        """Stop every worker (an idle one when it reads the stop request, a busy one now), then
+        the fork server."""
         for worker in self._workers:
             worker.stop(grace=0 if worker.queue else 5.0)
         self._workers.clear()
+        if self in _FORKED:
+            _FORKED.discard(self)
+            if not _FORKED:  # its workers hold it open: no other pool may have any left
+                _stop_fork_server()
 
     def start(self, count: int) -> None:
         """Start ``count`` workers now, so they load while the caller prepares; ``run`` waits
@@ -160,8 +175,12 @@ class WorkerPool:
             worker.ready()
 
     def _launch(self, count: int) -> list[_Worker]:
+        if count and self._context.get_start_method() == "forkserver":
+            _FORKED.add(self)
         with _without_env(self._hidden):
-            fresh = [_Worker(self._context, self._start, self._setup) for _ in range(count)]
+            fresh = [
+                _Worker(self._context, self._start, self._setup, self._hidden) for _ in range(count)
+            ]
         self._workers += fresh
         return fresh
 
@@ -170,10 +189,12 @@ class WorkerPool:
 
     def _dispatch(self, pending: deque[str]) -> None:
         """Top every worker up to ``DEPTH`` requests, one level at a time (so a short list is
-        spread over every worker)."""
+        spread over every worker). The last requests go one per worker, to whichever is free
+        first: queued behind a slow model, one would keep the run going while others idle."""
         for depth in range(1, DEPTH + 1):
             for worker in self._workers:
-                if pending and len(worker.queue) < depth:
+                ahead = depth == 1 or len(pending) > len(self._workers)
+                if pending and len(worker.queue) < depth and ahead:
                     worker.send(pending.popleft())
 
     def _collect(self, worker: _Worker, pending: deque[str]) -> Reply:
@@ -203,9 +224,35 @@ def _without_env(names: Sequence[str]) -> Iterator[None]:
         os.environ.update(saved)
 
 
-def _serve(conn: Connection, start: Callable[[Any], Handler], setup: Any) -> None:
+def _context(preload: Sequence[str]) -> Any:
+    """The fork server context preloading this module and ``preload`` (not the parent's
+    ``__main__``; a non-empty list also hands the server this process's ``sys.path``), or spawn
+    on a platform without one."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([__name__, *preload])
+    return context
+
+
+def _stop_fork_server() -> None:
+    """Stop the fork server and wait for it, as for any child: it reaped the workers, so their
+    CPU time is counted with this process's children (``wait4``, ``time``) instead of being
+    lost with an orphan. The standard library offers no public call for this."""
+    from multiprocessing import forkserver
+
+    stop = getattr(getattr(forkserver, "_forkserver", None), "_stop", None)
+    if callable(stop):
+        stop()
+
+
+def _serve(
+    conn: Connection, start: Callable[[Any], Handler], setup: Any, hidden: tuple[str, ...]
+) -> None:
     """The worker process: set up once, then answer requests until an empty one."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when workers stop
+    for name in hidden:  # a fork server started before they were hidden would pass them on
+        os.environ.pop(name, None)
     _quiet_stdout()
     try:
         handler = start(setup)

@@ -48,6 +48,7 @@ __all__ = [
     "VerdictCheck",
     "VerdictError",
     "VerdictKeys",
+    "VerdictSigner",
     "generate_keypair",
     "sign_verdict",
     "utc_now",
@@ -155,19 +156,29 @@ def sign_verdict(
 
 
 def sign_with_key(verdict: Verdict, private_key: ec.EllipticCurvePrivateKey) -> SignedVerdict:
-    public = private_key.public_key()
-    kid = key_id(public)
-    signer = CryptoSigner(private_key, _sslib_key(public, kid))
-    envelope = Envelope(verdict.payload(), PAYLOAD_TYPE, {})
-    envelope.sign(signer)
-    return SignedVerdict(
-        envelope=envelope.to_dict(),
-        reference=verdict.reference,
-        digest=verdict.digest,
-        created_at=verdict.created_at,
-        outcome=verdict.outcome,
-        key_id=kid,
-    )
+    return VerdictSigner(private_key).sign(verdict)
+
+
+class VerdictSigner:
+    """Signs verdicts with one key; the key id and the DSSE signer are built once, so signing
+    many verdicts costs one ECDSA signature each."""
+
+    def __init__(self, private_key: ec.EllipticCurvePrivateKey) -> None:
+        public = private_key.public_key()
+        self.key_id = key_id(public)
+        self._signer = CryptoSigner(private_key, _sslib_key(public, self.key_id))
+
+    def sign(self, verdict: Verdict) -> SignedVerdict:
+        envelope = Envelope(verdict.payload(), PAYLOAD_TYPE, {})
+        envelope.sign(self._signer)
+        return SignedVerdict(
+            envelope=envelope.to_dict(),
+            reference=verdict.reference,
+            digest=verdict.digest,
+            created_at=verdict.created_at,
+            outcome=verdict.outcome,
+            key_id=self.key_id,
+        )
 
 
 def _sslib_key(public: ec.EllipticCurvePublicKey, kid: str) -> SSlibKey:

@@ -19,10 +19,11 @@ from modelward.engine.policy.bundle import load_bundle
 from modelward.engine.policy.evaluators.embedded import EmbeddedEvaluator
 from modelward.engine.verdicts.keys import read_private_key
 from modelward.engine.verdicts.registry import RegistryUnavailable
-from modelward.engine.verdicts.signed import VerdictKeys
+from modelward.engine.verdicts.signed import SignedVerdict, VerdictKeys, generate_keypair
 from modelward.engine.vetting.result import decode_result, encode_result
 from tests.cli.helpers import MODELWARD
 from tests.cli.vet_probes import start_failing, start_probe
+from tests.engine.verdict_builders import signed as signed_verdict
 from tests.scan.builders import safetensors_bytes
 
 REPO = Path(__file__).resolve().parents[2]
@@ -318,6 +319,57 @@ def test_a_registry_that_refuses_a_put_fails_only_that_reference(
     assert rows[models["evil"]].reason == "signed but not published: disk full"
 
 
+class Batching:
+    """A registry that stores whole batches, refusing any batch that holds ``refused``."""
+
+    def __init__(self, refused: str | None = None) -> None:
+        self.refused = refused
+        self.batches: list[list[str]] = []
+
+    def put_many(self, verdicts: list[SignedVerdict]) -> None:
+        if any(v.reference == self.refused for v in verdicts):
+            raise RegistryUnavailable("disk full")
+        self.batches.append([v.reference for v in verdicts])
+
+    def put(self, signed: SignedVerdict) -> None:
+        self.put_many([signed])
+
+
+def publish(registry: Batching, references: list[str]) -> dict[str, Any]:
+    private = generate_keypair()[0]
+    rows, publisher = {}, Publisher(cast(Any, registry))
+    for reference in references:
+        signed = signed_verdict(private, reference=reference)
+        rows[reference] = signer_row(reference)
+        publisher.submit(reference, signed)
+    publisher.settle(rows)
+    return rows
+
+
+def signer_row(reference: str) -> Any:
+    from modelward.cli.vet_report import Row
+
+    return Row(reference=reference, outcome="allow")
+
+
+def test_verdicts_arriving_together_are_published_in_one_transaction_in_order() -> None:
+    references = [f"s3://bucket/models/m{i}" for i in range(10)]
+    registry = Batching()
+    rows = publish(registry, references)
+    assert registry.batches == [references]
+    assert all(rows[reference].published for reference in references)
+
+
+def test_a_refused_batch_is_stored_one_by_one_and_fails_only_the_refused_verdict() -> None:
+    references = [f"s3://bucket/models/m{i}" for i in range(4)]
+    registry = Batching(refused=references[2])
+    rows = publish(registry, references)
+    assert registry.batches == [[references[0]], [references[1]], [references[3]]]
+    assert [rows[reference].published for reference in references] == [True, True, False, True]
+    assert rows[references[2]].outcome == "failed"
+    assert rows[references[2]].reason == "signed but not published: disk full"
+
+
 # ---------------------------------------------------------------- the worker processes
 
 
@@ -344,6 +396,30 @@ def test_workers_are_long_lived_and_never_inherit_the_key_variables(
     assert "MODELWARD_REGISTRY" in seen and not set(KEY_ENV) & set(seen)
     assert len(set(replies[1:])) == 1 and replies[1] != str(os.getpid())
     assert all(os.environ[name] == "secret" for name in KEY_ENV)  # the parent keeps them
+
+
+def test_the_last_requests_go_to_whichever_worker_is_free() -> None:
+    pool = WorkerPool(2, start_probe, "")
+    replies = [(r.request, r.text) for r in pool.run(["slow", "pid:a", "pid:b"])]
+    # a second request queued behind the slow one would wait for it; free, the other takes it
+    assert [request for request, _ in replies] == ["pid:a", "pid:b", "slow"]
+    assert replies[0][1] == replies[1][1] != replies[2][1]
+
+
+def test_workers_lose_the_key_variables_even_from_a_fork_server_that_has_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in KEY_ENV:
+        monkeypatch.setenv(name, "secret")
+    careless = WorkerPool(1, start_probe, "")  # starts the fork server with the variables
+    careless.start(1)
+    try:
+        pool = WorkerPool(1, start_probe, "", hidden_env=KEY_ENV)
+        (reply,) = pool.run(["env"])
+        seen = str(reply.text).split(",")
+        assert not set(KEY_ENV) & set(seen)
+    finally:
+        careless.close()
 
 
 def test_a_worker_that_cannot_start_stops_the_run() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
 
 
@@ -19,6 +20,11 @@ def start_probe(prefix: str) -> Callable[[str], str]:
         if request == "big":
             return "x" * (18 << 20)
         if request == "pid":
+            return str(os.getpid())
+        if request == "slow":  # long enough for another worker to answer several requests
+            time.sleep(2)
+            return str(os.getpid())
+        if request.startswith("pid:"):
             return str(os.getpid())
         return f"{prefix}{request}"
 

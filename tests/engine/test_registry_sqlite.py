@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing
 import sqlite3
 import time
 import traceback
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 
@@ -73,6 +75,21 @@ def test_list_has_the_newest_of_each_reference_and_delete_removes_all(
     assert registry.delete(REFERENCE) == 0
     assert registry.get(REFERENCE) is None
     assert [s.reference for s in registry.list()] == [OTHER]
+
+
+def test_put_many_stores_a_batch_in_one_transaction(
+    registry: SqliteRegistry, pair: tuple[bytes, bytes]
+) -> None:
+    batch = [signed(pair[0], created_at=f"2026-03-0{day}T00:00:00Z") for day in (1, 2, 3)]
+    batch.append(signed(pair[0], reference=OTHER))
+    registry.put_many(batch)
+    assert registry.history(REFERENCE) == batch[2::-1]
+    assert registry.get(OTHER) == batch[3]
+    later = signed(pair[0], created_at="2026-04-01T00:00:00Z")
+    refused = dataclasses.replace(signed(pair[0]), reference=cast(Any, None))  # NOT NULL
+    with pytest.raises(RegistryUnavailable):
+        registry.put_many([later, refused])
+    assert registry.get(REFERENCE) == batch[2]  # the row before the refused one is not kept
 
 
 def test_file_is_in_wal_mode(registry: SqliteRegistry, pair: tuple[bytes, bytes]) -> None:

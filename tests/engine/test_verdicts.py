@@ -26,6 +26,7 @@ from modelward.engine.verdicts.signed import (
     Verdict,
     VerdictError,
     VerdictKeys,
+    VerdictSigner,
     generate_keypair,
     sign_verdict,
 )
@@ -199,6 +200,20 @@ def test_trusted_verdict_round_trips(pair: tuple[bytes, bytes], keys: VerdictKey
     assert check.verdict == verdict
     assert check.key_id == spki_key_id(pair[1])
     assert check.verdict is not None and check.verdict.decision.deny[0].id == "pickle.denied"
+
+
+def test_one_signer_signs_many_verdicts_as_sign_verdict_does(
+    pair: tuple[bytes, bytes], keys: VerdictKeys
+) -> None:
+    signer = VerdictSigner(load_private_key(pair[0]))
+    verdicts = [make_verdict(outcome=outcome) for outcome in ("allow", "deny", "allow")]
+    stored = [signer.sign(verdict) for verdict in verdicts]
+    alone = sign_verdict(verdicts[0], pair[0])
+    assert {s.key_id for s in stored} == {alone.key_id} and signer.key_id == alone.key_id
+    assert stored[0].envelope["payload"] == alone.envelope["payload"]
+    for verdict, one in zip(verdicts, stored, strict=True):
+        check = keys.check(one, REFERENCE)
+        assert check.trusted and check.verdict == verdict
 
 
 def test_no_keys_configured_trusts_nothing(pair: tuple[bytes, bytes]) -> None:

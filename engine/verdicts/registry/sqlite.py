@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -69,10 +69,11 @@ class SqliteRegistry:
         return f"SqliteRegistry({str(self.path)!r})"
 
     def put(self, signed: SignedVerdict) -> None:
-        envelope = json.dumps(signed.envelope, sort_keys=True)
-        created_ts = _timestamp(signed.created_at)
-        row = (signed.reference, signed.digest, signed.created_at, created_ts, signed.outcome,
-               signed.key_id, envelope)  # fmt: skip
+        self.put_many([signed])
+
+    def put_many(self, verdicts: Sequence[SignedVerdict]) -> None:
+        """Store ``verdicts`` in one transaction: all of them, or none when it fails."""
+        rows = [_row(signed) for signed in verdicts]
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -81,7 +82,9 @@ class SqliteRegistry:
             if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
                 conn.execute("PRAGMA journal_mode = WAL")
             conn.executescript(SCHEMA)
-            conn.execute(INSERT, row)
+            with conn:  # one transaction (the connection is in autocommit mode otherwise)
+                conn.execute("BEGIN")
+                conn.executemany(INSERT, rows)
 
     def get(self, reference: str) -> SignedVerdict | None:
         """The row whose payload claims the newest ``created_at`` (unverified; for display)."""
@@ -150,6 +153,13 @@ class SqliteRegistry:
 
     def _unavailable(self, reason: str) -> RegistryUnavailable:
         return RegistryUnavailable(f"verdict registry {self.path}: {reason}")
+
+
+def _row(signed: SignedVerdict) -> tuple[Any, ...]:
+    envelope = json.dumps(signed.envelope, sort_keys=True)
+    created_ts = _timestamp(signed.created_at)
+    return (signed.reference, signed.digest, signed.created_at, created_ts, signed.outcome,
+            signed.key_id, envelope)  # fmt: skip
 
 
 def _timestamp(created_at: str) -> float:
