@@ -15,6 +15,7 @@ from modelward.engine.collectors import CollectContext
 from modelward.engine.collectors.code import files as code_files
 from modelward.engine.collectors.code.automap import auto_map, relative_file
 from modelward.engine.collectors.code.files import Kind, NotebookError
+from modelward.engine.collectors.code.names import Names
 from modelward.engine.collectors.code.python import analyse_python
 from modelward.engine.collectors.code.rules import finding
 from modelward.engine.collectors.code.shell import analyse_shell
@@ -131,9 +132,12 @@ def _analyse_notebook(result: FileResult, text: str) -> None:
         result.parsed = False
         result.findings.append(finding("code.parse_error", result.path, None, str(exc)))
         return
+    names = Names()
     for cell in cells:
         member = f"cell {cell.index + 1}"
-        analysed = analyse_python(cell.python, result.path, member=member, runs_main=True)
+        analysed = analyse_python(
+            cell.python, result.path, member=member, runs_main=True, names=names
+        )
         result.parsed = result.parsed and analysed.parsed
         result.findings.extend(analysed.findings)
         result.findings.extend(analyse_shell(cell.shell, result.path, member=member))

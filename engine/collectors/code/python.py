@@ -41,11 +41,14 @@ def analyse_python(
     first_line: int = 1,
     top_runs: bool = True,
     nested: int = 0,
+    names: Names | None = None,
 ) -> PythonResult:
-    """Findings for ``text``; a source that cannot be parsed is a ``code.parse_error``."""
+    """Findings for ``text``; a source that cannot be parsed is a ``code.parse_error``.
+
+    ``names`` carries imports from earlier notebook cells (the cells share one namespace)."""
+    names = names if names is not None else Names()
     try:
         tree = ast.parse(text, filename=path)
-        names = Names()
         names.learn(tree)
         walker = _Walker(names, path, member, runs_main, first_line - 1, nested)
         walker.run(tree, top_runs)
@@ -158,8 +161,10 @@ class _Walker:
             return
         if func.attr in calls.PATH_WRITERS or (func.attr == "open" and _write_mode(node, 0)):
             self._write(node, func.value, at_import)
-        elif func.attr == "from_pretrained" and at_import:
-            self.add("code.download.file", node, f"{_short(name) or func.attr}()", at_import)
+        elif func.attr == "from_pretrained" and at_import and self.member is None:
+            repo = _text(node.args[0]) if node.args else None
+            if repo and "/" in repo and not repo.startswith((".", "/", "~")):
+                self.add("code.download.file", node, f"{func.attr}({repo!r})", at_import)
         elif func.attr == "join" and self.names.chr_count(node) >= calls.CHR_CHAIN:
             self.add("code.obfuscation.chr", node, "text joined from chr() calls", at_import)
 
