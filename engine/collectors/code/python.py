@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -49,7 +50,7 @@ def analyse_python(
     names = names if names is not None else Names()
     try:
         tree = ast.parse(text, filename=path)
-        names.learn(tree)
+        names.learn(tree, text)
         walker = _Walker(names, path, member, runs_main, first_line - 1, nested)
         walker.run(tree, top_runs)
     except SyntaxError as exc:
@@ -99,14 +100,25 @@ class _Walker:
 
     def run(self, tree: ast.Module, top_runs: bool) -> None:
         stack: list[tuple[ast.AST, bool, ast.AST]] = [(n, top_runs, tree) for n in tree.body]
+        handlers = _HANDLERS
+        scoped = _SCOPED
         while stack:
             node, at_import, parent = stack.pop()
-            handler = _HANDLERS.get(type(node))
+            kind = type(node)
+            handler = handlers.get(kind)
             if handler is not None:
                 handler(self, node, at_import, parent)
-            stack.extend((c, runs, node) for c, runs in self._children(node, at_import))
+            if kind in scoped:
+                stack.extend((c, runs, node) for c, runs in self._children(node, at_import))
+                continue
+            for name in node._fields:
+                value = getattr(node, name, None)
+                if isinstance(value, list):
+                    stack.extend((v, at_import, node) for v in value if isinstance(v, ast.AST))
+                elif isinstance(value, ast.AST):
+                    stack.append((value, at_import, node))
 
-    def _children(self, node: ast.AST, at_import: bool) -> list[tuple[ast.AST, bool]]:
+    def _children(self, node: ast.AST, at_import: bool) -> Sequence[tuple[ast.AST, bool]]:
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
             args = node.args
             now: list[ast.AST] = [*args.defaults, *(d for d in args.kw_defaults if d)]
@@ -118,7 +130,8 @@ class _Walker:
             return [(n, at_import) for n in now] + [(n, False) for n in later]
         if isinstance(node, ast.If) and _is_main_guard(node.test):
             main = at_import and self.runs_main
-            return [(n, main) for n in node.body] + [(n, at_import) for n in node.orelse]
+            out: list[tuple[ast.AST, bool]] = [(n, main) for n in node.body]
+            return out + [(n, at_import) for n in node.orelse]
         return [(n, at_import) for n in ast.iter_child_nodes(node)]
 
     # --- handlers ------------------------------------------------------------------------------
@@ -301,6 +314,10 @@ _HANDLERS = {
     ast.Constant: _on_constant,
     ast.BinOp: _on_binop,
 }
+
+
+#: Nodes whose children do not all run when the node itself does.
+_SCOPED = frozenset({ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.If})
 
 
 def _is_main_guard(test: ast.expr) -> bool:
