@@ -24,6 +24,9 @@ class Finding(_Model):
     file: str | None = Field(None, description="Path relative to the model root")
     member: str | None = Field(None, description="Archive member, when inside an archive")
     offset: int | None = Field(None, description="Byte offset, when known")
+    line: int | None = Field(
+        None, description="1-based line in the file (or notebook cell), for findings in code"
+    )
     technique: str | None = Field(None, description="Attack technique or check name")
     symbol: str | None = Field(
         None,
@@ -164,6 +167,46 @@ class CardFacts(_Model):
     tags: list[str] = []
 
 
+class AutoMapEntry(_Model):
+    """One ``auto_map`` (or ``custom_pipelines``) class reference of a configuration file."""
+
+    config: str = Field(description="The configuration file that declares it")
+    key: str = Field(description="The auto class it registers, e.g. AutoModelForCausalLM")
+    target: str = Field(description="The reference as written, e.g. modeling_x.XModel")
+    file: str | None = Field(None, description="The module file it loads, relative to the root")
+    repository: str | None = Field(
+        None, description="Another repository the code comes from (repo--module.Class)"
+    )
+    present: bool = Field(False, description="Whether the module file is in the model")
+
+
+class RemoteCodeFacts(_Model):
+    """Code that ``trust_remote_code=True`` runs when the model is loaded."""
+
+    present: bool = Field(description="Any auto_map reference at all")
+    auto_map: list[AutoMapEntry] = []
+    files: list[str] = Field(
+        [], description="Module files that run: the auto_map targets and their relative imports"
+    )
+    repositories: list[str] = Field([], description="Other repositories auto_map loads code from")
+
+
+class CodeFileFacts(_Model):
+    path: str
+    kind: Literal["python", "notebook", "shell"]
+    runs_remote: bool = Field(description="Runs under trust_remote_code")
+    parsed: bool = Field(description="False when the file (or a notebook cell) was not analysed")
+
+
+class CodeFacts(_Model):
+    """The code the model brings: Python modules, notebooks, shell scripts and auto_map."""
+
+    remote_code: RemoteCodeFacts
+    files: list[CodeFileFacts] = []
+    findings: list[Finding] = []
+    complete: bool = Field(description="False whenever some code could not be analysed")
+
+
 class OriginLayer(_Model):
     """One blob of an OCI manifest, as the registry described it."""
 
@@ -234,6 +277,7 @@ class Facts(_Model):
     publisher: PublisherFacts | None = None
     bom: BomFacts | None = None
     card: CardFacts | None = None
+    code: CodeFacts | None = None
     collection: Collection
 
     def to_json_dict(self) -> dict[str, Any]:
