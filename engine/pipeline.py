@@ -11,6 +11,7 @@ from modelward.engine import __version__
 from modelward.engine.collectors import CollectContext, CollectOptions, Collector, CollectorSkipped
 from modelward.engine.collectors.bom import BomCollector
 from modelward.engine.collectors.card import CardCollector
+from modelward.engine.collectors.dependencies import DependenciesCollector
 from modelward.engine.collectors.files import FilesCollector
 from modelward.engine.collectors.hashes import Hashes, HashesCollector
 from modelward.engine.collectors.publisher import PublisherCollector
@@ -41,9 +42,10 @@ DEFAULT_COLLECTORS: tuple[Callable[[], Collector], ...] = (
     PublisherCollector,
     CardCollector,
     BomCollector,
+    DependenciesCollector,
 )
 #: Sections that map one to one onto a field of the facts document.
-PROVENANCE_SECTIONS = ("signature", "publisher", "card", "bom")
+PROVENANCE_SECTIONS = ("signature", "publisher", "card", "bom", "dependencies")
 
 
 def collect_facts(

@@ -1,0 +1,53 @@
+"""``DependenciesCollector``: the dependency manifests a model ships, read statically.
+
+Requirements files, ``pyproject.toml``, ``setup.cfg``, ``setup.py`` (parsed, never run), conda
+environment files and ``Pipfile`` (``manifests``). The facts list every package with its pin and
+hashes, every package index the manifests add, names that imitate well-known ML packages
+(``confusable``) and, when an offline OSV database is given (``--vuln-db`` or
+``MODELWARD_VULN_DB``), the pinned versions it lists as vulnerable (``osv``). Nothing is
+fetched: without a database ``vulnerabilities_checked`` is false.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Final
+
+from modelward.engine.collectors import CollectContext
+from modelward.engine.collectors.dependencies.confusable import ConfusableMatcher
+from modelward.engine.collectors.dependencies.manifests import ManifestReader
+from modelward.engine.collectors.dependencies.rules import confusables, vulnerabilities
+from modelward.engine.facts import DependenciesFacts
+from modelward.engine.source import ModelSource
+
+#: The offline vulnerability database when no ``--vuln-db`` option names one.
+VULN_DB_ENV: Final = "MODELWARD_VULN_DB"
+
+
+class DependenciesCollector:
+    name = "dependencies"
+
+    def collect(self, source: ModelSource, ctx: CollectContext) -> DependenciesFacts:
+        options = ctx.options
+        db = options.vuln_db or _env_db()
+        if db is not None and not db.exists():
+            raise FileNotFoundError(f"vulnerability database {db}: no such file or directory")
+        if source.single_file:
+            return DependenciesFacts(vulnerabilities_checked=db is not None)
+        collected = ManifestReader(source).read_all()
+        matcher = ConfusableMatcher(options.well_known_packages, options.dependency_allowlist)
+        return DependenciesFacts(
+            manifests=collected.manifests,
+            packages=collected.packages,
+            indexes=collected.indexes,
+            confusables=confusables(collected.packages, matcher),
+            vulnerabilities=vulnerabilities(collected.packages, db) if db else [],
+            vulnerabilities_checked=db is not None,
+            findings=collected.findings,
+        )
+
+
+def _env_db() -> Path | None:
+    value = os.environ.get(VULN_DB_ENV, "").strip()
+    return Path(value) if value else None
