@@ -43,7 +43,8 @@ def pinned_version(package: DependencyPackage) -> str | None:
         return None
     if package.ecosystem == "conda":
         return conda_version(package)
-    return exact_version(package.specifier)
+    # Poetry and Pipfile write an exact version without an operator.
+    return exact_version(package.specifier) or exact_version("==" + package.specifier)
 
 
 def vulnerabilities(packages: list[DependencyPackage], db: Path) -> list[DependencyVulnerability]:
