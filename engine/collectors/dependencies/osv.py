@@ -65,7 +65,8 @@ def load_advisories(db: Path, packages: Iterable[str]) -> dict[str, list[Advisor
         advisory = _advisory(raw)
         if advisory is None:
             continue
-        for name in {_name(a) for a in advisory.affected} & wanted:
+        names = {name for a in advisory.affected if (name := _name(a)) is not None}
+        for name in names & wanted:
             found.setdefault(name, []).append(advisory)
     return found
 

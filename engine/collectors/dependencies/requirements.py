@@ -75,7 +75,7 @@ Include = Callable[[str, int, str], None]
 
 def logical_lines(text: str) -> Iterator[tuple[int, str]]:
     """(first line number, line) with continuations joined and comments removed."""
-    start, parts = 0, []
+    start, parts = 0, list[str]()
     for number, raw in enumerate(text.splitlines(), start=1):
         if not parts:
             start = number
