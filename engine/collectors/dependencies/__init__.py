@@ -11,10 +11,11 @@ fetched: without a database ``vulnerabilities_checked`` is false.
 from __future__ import annotations
 
 import os
+from functools import lru_cache
 from pathlib import Path
 from typing import Final
 
-from modelward.engine.collectors import CollectContext
+from modelward.engine.collectors import CollectContext, CollectOptions
 from modelward.engine.collectors.dependencies.confusable import ConfusableMatcher
 from modelward.engine.collectors.dependencies.manifests import ManifestReader
 from modelward.engine.collectors.dependencies.rules import confusables, vulnerabilities
@@ -36,16 +37,26 @@ class DependenciesCollector:
         if source.single_file:
             return DependenciesFacts(vulnerabilities_checked=db is not None)
         collected = ManifestReader(source).read_all()
-        matcher = ConfusableMatcher(options.well_known_packages, options.dependency_allowlist)
+        packages = collected.packages
         return DependenciesFacts(
             manifests=collected.manifests,
-            packages=collected.packages,
+            packages=packages,
             indexes=collected.indexes,
-            confusables=confusables(collected.packages, matcher),
-            vulnerabilities=vulnerabilities(collected.packages, db) if db else [],
+            confusables=confusables(packages, _matcher(options)) if packages else [],
+            vulnerabilities=vulnerabilities(packages, db) if db and packages else [],
             vulnerabilities_checked=db is not None,
             findings=collected.findings,
         )
+
+
+def _matcher(options: CollectOptions) -> ConfusableMatcher:
+    return _cached_matcher(options.well_known_packages, options.dependency_allowlist)
+
+
+@lru_cache(maxsize=4)
+def _cached_matcher(extra: tuple[str, ...], allowlist: tuple[str, ...]) -> ConfusableMatcher:
+    """Building the candidate index takes a moment: once per configuration and process."""
+    return ConfusableMatcher(extra, allowlist)
 
 
 def _env_db() -> Path | None:

@@ -54,12 +54,22 @@ def well_known_packages() -> tuple[str, ...]:
 
 
 class ConfusableMatcher:
-    """Finds the well-known name a package name imitates."""
+    """Finds the well-known name a package name imitates.
+
+    Candidates come from an index of every well-known form with up to two characters deleted
+    (the symmetric-delete method: two names within two edits share such a form), so a name is
+    compared with a handful of well-known names, not with all of them.
+    """
 
     def __init__(self, extra: Iterable[str] = (), allowlist: Iterable[str] = ()) -> None:
         names = [*well_known_packages(), *(normalize(n) for n in extra if n.strip())]
         self.known: dict[str, _Forms] = {n: _forms(n) for n in dict.fromkeys(names)}
         self.exempt = set(self.known) | {normalize(n) for n in allowlist}
+        self.index: dict[str, set[str]] = {}
+        for name, forms in self.known.items():
+            for variant in _variants(forms):
+                self.index.setdefault(variant, set()).add(name)
+        self.longest = max((len(forms[0]) for forms in self.known.values()), default=0)
 
     def resembles(self, name: str) -> str | None:
         """The well-known name ``name`` imitates, or None."""
@@ -67,20 +77,39 @@ class ConfusableMatcher:
         if not normal.strip("-") or normal in self.exempt:
             return None
         own = _forms(name)
+        if len(own[0]) > self.longest + max(map(len, AFFIX_WORDS)):
+            return None
         best: tuple[int, str] | None = None
-        for known, forms in self.known.items():
-            distance = _distance(own, forms)
+        for known in sorted(self._candidates(own)):
+            distance = _distance(own, self.known[known])
             if distance is not None and (best is None or distance < best[0]):
                 best = (distance, known)
-                if distance == 0:
-                    break
         if best is None or (best[0] >= 2 and self._related(own[0])):
             return None
         return best[1]
 
+    def _candidates(self, own: _Forms) -> set[str]:
+        found: set[str] = set()
+        for variant in _variants(own):
+            found |= self.index.get(variant, set())
+        for word in AFFIX_WORDS:
+            for stripped in (own[0].removeprefix(word), own[0].removesuffix(word)):
+                found |= self.index.get(stripped, set())
+        return found
+
     def _related(self, plain_name: str) -> bool:
         """``plain_name`` is a well-known name plus a word (``tensorflowjs``): a family member."""
         return any(_extends(plain_name, forms[0]) for forms in self.known.values())
+
+
+def _variants(forms: _Forms) -> set[str]:
+    """Every form with zero, one or two characters deleted."""
+    found: set[str] = set()
+    for form in forms:
+        once = {form[:i] + form[i + 1 :] for i in range(len(form))}
+        twice = {v[:i] + v[i + 1 :] for v in once for i in range(len(v))}
+        found |= {form} | once | twice
+    return found
 
 
 _Forms = tuple[str, str, str]  # plain, skeleton, skeleton without doubled letters
