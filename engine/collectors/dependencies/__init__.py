@@ -13,14 +13,15 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from modelward.engine.collectors import CollectContext, CollectOptions
-from modelward.engine.collectors.dependencies.confusable import ConfusableMatcher
-from modelward.engine.collectors.dependencies.manifests import ManifestReader
-from modelward.engine.collectors.dependencies.rules import confusables, vulnerabilities
+from modelward.engine.collectors.dependencies.names import manifest_kind
 from modelward.engine.facts import DependenciesFacts
 from modelward.engine.source import ModelSource
+
+if TYPE_CHECKING:
+    from modelward.engine.collectors.dependencies.confusable import ConfusableMatcher
 
 #: The offline vulnerability database when no ``--vuln-db`` option names one.
 VULN_DB_ENV: Final = "MODELWARD_VULN_DB"
@@ -34,8 +35,12 @@ class DependenciesCollector:
         db = options.vuln_db or _env_db()
         if db is not None and not db.exists():
             raise FileNotFoundError(f"vulnerability database {db}: no such file or directory")
-        if source.single_file:
+        if source.single_file or not any(manifest_kind(f.path) for f in source.files):
             return DependenciesFacts(vulnerabilities_checked=db is not None)
+        # The parsers are imported only for models that ship a manifest.
+        from modelward.engine.collectors.dependencies.manifests import ManifestReader
+        from modelward.engine.collectors.dependencies.rules import confusables, vulnerabilities
+
         collected = ManifestReader(source).read_all()
         packages = collected.packages
         return DependenciesFacts(
@@ -56,6 +61,8 @@ def _matcher(options: CollectOptions) -> ConfusableMatcher:
 @lru_cache(maxsize=4)
 def _cached_matcher(extra: tuple[str, ...], allowlist: tuple[str, ...]) -> ConfusableMatcher:
     """Building the candidate index takes a moment: once per configuration and process."""
+    from modelward.engine.collectors.dependencies.confusable import ConfusableMatcher
+
     return ConfusableMatcher(extra, allowlist)
 
 

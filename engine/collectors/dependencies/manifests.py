@@ -11,11 +11,11 @@ up to that size, and a limit finding says so; a manifest that does not parse is 
 from __future__ import annotations
 
 import posixpath
-import re
 from collections.abc import Callable
 from typing import Final
 
 from modelward.engine.collectors.dependencies import formats
+from modelward.engine.collectors.dependencies.names import manifest_kind
 from modelward.engine.collectors.dependencies.requirements import Collected, parse_requirements
 from modelward.engine.facts import DependencyManifest
 from modelward.engine.source import ModelSource, SourceFile
@@ -23,19 +23,6 @@ from modelward.engine.source import ModelSource, SourceFile
 MAX_MANIFEST_BYTES: Final = 1 << 20
 MAX_MANIFESTS: Final = 256
 MAX_INCLUDE_DEPTH: Final = 8
-_REQUIREMENTS: Final = re.compile(r"(?:.*/)?(?:requirements[^/]*\.txt|requirements/[^/]+\.txt)")
-_KINDS: Final = {
-    "pyproject.toml": "pyproject", "setup.cfg": "setup.cfg", "setup.py": "setup.py",
-    "environment.yml": "environment", "environment.yaml": "environment",
-    "conda.yml": "environment", "conda.yaml": "environment", "pipfile": "pipfile",
-}  # fmt: skip
-
-
-def manifest_kind(path: str) -> str | None:
-    """The kind of manifest ``path`` names, or None."""
-    if _REQUIREMENTS.fullmatch(path.lower()):
-        return "requirements"
-    return _KINDS.get(posixpath.basename(path).lower())
 
 
 class ManifestReader:
