@@ -1,7 +1,8 @@
 """Package names that imitate well-known ones (typosquats), on the look-alike machinery.
 
 Names are compared in their PEP 503 normal form. A name is never confusable when it is itself
-well-known or allowed. Otherwise it resembles a well-known name when (see ``resembles``):
+well-known (``well_known.txt``), a genuine package close to one (``genuine.txt``) or allowed.
+Otherwise it resembles a well-known name when (see ``resembles``):
 
 - their look-alike skeletons (``lookalike.skeleton``: case, separators, homoglyphs, ``rn``/``m``,
   ``0``/``o``, ``1``/``l``) are equal, also once doubled letters are collapsed (``numpyy``,
@@ -47,8 +48,18 @@ def normalize(name: str) -> str:
 
 @lru_cache(maxsize=1)
 def well_known_packages() -> tuple[str, ...]:
-    """The shipped list (``well_known.txt``), normalised, in file order."""
-    text = resources.files(__package__).joinpath("well_known.txt").read_text(encoding="utf-8")
+    """The shipped list of guarded names (``well_known.txt``), normalised, in file order."""
+    return _data_file("well_known.txt")
+
+
+@lru_cache(maxsize=1)
+def genuine_packages() -> tuple[str, ...]:
+    """Genuine packages close to a guarded name (``genuine.txt``): never reported."""
+    return _data_file("genuine.txt")
+
+
+def _data_file(name: str) -> tuple[str, ...]:
+    text = resources.files(__package__).joinpath(name).read_text(encoding="utf-8")
     names = (line.split("#", 1)[0].strip() for line in text.splitlines())
     return tuple(dict.fromkeys(normalize(n) for n in names if n))
 
@@ -64,7 +75,8 @@ class ConfusableMatcher:
     def __init__(self, extra: Iterable[str] = (), allowlist: Iterable[str] = ()) -> None:
         names = [*well_known_packages(), *(normalize(n) for n in extra if n.strip())]
         self.known: dict[str, _Forms] = {n: _forms(n) for n in dict.fromkeys(names)}
-        self.exempt = set(self.known) | {normalize(n) for n in allowlist}
+        allowed = [*genuine_packages(), *allowlist]
+        self.exempt = set(self.known) | {normalize(n) for n in allowed}
         self.index: dict[str, set[str]] = {}
         for name, forms in self.known.items():
             for variant in _variants(forms):

@@ -6,6 +6,7 @@ import pytest
 
 from modelward.engine.collectors.dependencies.confusable import (
     ConfusableMatcher,
+    genuine_packages,
     normalize,
     well_known_packages,
 )
@@ -41,6 +42,9 @@ MATCHER = ConfusableMatcher()
         ("xgb00st", "xgboost"),
         ("onnxruntlme", "onnxruntime"),
         ("vl1m", "vllm"),
+        ("tdqm", "tqdm"),
+        ("datazets", "datasets"),
+        ("panda", "pandas"),
     ],
 )
 def test_typosquats_are_found(name: str, original: str) -> None:
@@ -84,6 +88,13 @@ def test_no_well_known_name_is_ever_flagged() -> None:
 )
 def test_ordinary_names_are_not_flagged(name: str) -> None:
     assert MATCHER.resembles(name) is None
+
+
+def test_genuine_neighbours_are_not_flagged_nor_guarded() -> None:
+    names = genuine_packages()
+    assert {"scrapy", "cattrs", "pyaml", "lightning-sdk"} <= set(names)
+    assert [n for n in names if MATCHER.resembles(n) is not None] == []
+    assert MATCHER.resembles("oyaml") is None  # close to pyaml, which is genuine but not guarded
 
 
 def test_extra_names_are_guarded_and_allowlisted_names_are_not_flagged() -> None:
