@@ -23,7 +23,6 @@ from modelward.engine.facts import DependencyManifest, DependencyPackage, Findin
 MAX_LINE_CHARS: Final = 8192
 #: Packages kept per model; more is a limit finding.
 MAX_PACKAGES: Final = 10_000
-_COMMENT: Final = re.compile(r"(^|\s+)#.*$")
 _OPTION_START: Final = re.compile(r"\s--?[A-Za-z]")
 _HASH: Final = re.compile(r"--hash(?:=|\s+)(\S+)")
 _VCS_COMMIT: Final = re.compile(r"@([0-9a-fA-F]{40})(?:[#&]|$)")
@@ -79,16 +78,26 @@ def logical_lines(text: str) -> Iterator[tuple[int, str]]:
     for number, raw in enumerate(text.splitlines(), start=1):
         if not parts:
             start = number
-        if raw.endswith("\\") and not _COMMENT.search(raw):
+        if raw.endswith("\\") and uncommented(raw) == raw:
             parts.append(raw[:-1])
             continue
         parts.append(raw)
-        line = _COMMENT.sub("", "".join(parts)).strip()
+        line = uncommented("".join(parts)).strip()
         parts = []
         if line:
             yield start, line
-    if parts and (line := _COMMENT.sub("", "".join(parts)).strip()):
+    if parts and (line := uncommented("".join(parts)).strip()):
         yield start, line
+
+
+def uncommented(line: str) -> str:
+    """``line`` without its comment: from a ``#`` at the start or after whitespace (as pip)."""
+    at = line.find("#")
+    while at != -1:
+        if at == 0 or line[at - 1].isspace():
+            return line[:at]
+        at = line.find("#", at + 1)
+    return line
 
 
 def parse_requirements(

@@ -252,3 +252,18 @@ def test_a_model_without_manifests_has_empty_dependency_facts(tmp_path: Path) ->
         write_model(tmp_path / "m", {"README.md": "# model\n", "notes.txt": "x\n"})
     )
     assert facts == DependenciesFacts()
+
+
+def test_hostile_nesting_and_whitespace_stay_bounded(tmp_path: Path) -> None:
+    root = write_model(
+        tmp_path / "m",
+        {
+            "setup.py": "x = " + "[" * 100_000 + "]" * 100_000 + "\nsetup(install_requires=x)\n",
+            "environment.yml": "dependencies: " + "[" * 100_000 + "]" * 100_000 + "\n",
+            "pyproject.toml": "x = " + "[" * 100_000 + "]" * 100_000 + "\n",
+            "requirements.txt": "numpy" + " " * 500_000 + "x\n#" + "#" * 500_000 + "\n",
+        },
+    )
+    facts = dependencies(root)
+    unparsed = {f.file for f in facts.findings if f.id == "dependencies.unparsed"}
+    assert {"setup.py", "environment.yml", "pyproject.toml"} <= unparsed
