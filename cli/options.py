@@ -101,6 +101,15 @@ OfflineOpt = Annotated[
     ),
 ]
 BomOpt = Annotated[Path | None, typer.Option("--bom", help="CycloneDX ML-BOM for the model.")]
+VulnDbOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--vuln-db",
+        envvar="MODELWARD_VULN_DB",
+        help="Offline OSV vulnerability database (a folder of OSV JSON files or a zip such as "
+        "PyPI all.zip) to check the model's pinned dependencies against. Never downloaded.",
+    ),
+]
 
 
 def engine_name(engine: Engine, opa_url: str | None) -> str:
@@ -130,10 +139,23 @@ def go_offline(offline: bool) -> None:
 
 
 def collect_options(
-    bundle: PolicyBundle, signature: SignatureOptions, bom: Path | None
+    bundle: PolicyBundle,
+    signature: SignatureOptions,
+    bom: Path | None,
+    vuln_db: Path | None = None,
 ) -> CollectOptions:
-    trusted = bundle.config.get("trusted_publishers") or []
-    return CollectOptions(signature=signature, bom=bom, trusted_publishers=tuple(map(str, trusted)))
+    return CollectOptions(
+        signature=signature,
+        bom=bom,
+        trusted_publishers=_names(bundle, "trusted_publishers"),
+        vuln_db=vuln_db,
+        well_known_packages=_names(bundle, "well_known_packages"),
+        dependency_allowlist=_names(bundle, "dependency_allowlist"),
+    )
+
+
+def _names(bundle: PolicyBundle, key: str) -> tuple[str, ...]:
+    return tuple(map(str, bundle.config.get(key) or []))
 
 
 def write_output(text: str, output: Path | None) -> None:

@@ -27,6 +27,7 @@ from modelward.cli.options import (
     SignatureOpt,
     SummaryOpt,
     TrustRootOpt,
+    VulnDbOpt,
     collect_options,
     dump_json,
     engine_name,
@@ -61,6 +62,7 @@ def scan_command(
     issuer: IssuerOpt = None,
     trust_root: TrustRootOpt = None,
     bom: BomOpt = None,
+    vuln_db: VulnDbOpt = None,
     quiet: QuietOpt = False,
     summary: SummaryOpt = False,
     offline: OfflineOpt = False,
@@ -69,7 +71,7 @@ def scan_command(
     go_offline(offline)
     bundle = load_bundle(policy, data)
     sig = signature_options(signature, key, certificate_chain, identity, issuer, trust_root)
-    options = collect_options(bundle, sig, bom)
+    options = collect_options(bundle, sig, bom, vuln_db)
     evaluator = make_evaluator(engine_name(engine, opa_url), opa_url)
     try:
         facts = collect(model, options)
@@ -91,12 +93,13 @@ def facts_command(
     issuer: IssuerOpt = None,
     trust_root: TrustRootOpt = None,
     bom: BomOpt = None,
+    vuln_db: VulnDbOpt = None,
     offline: OfflineOpt = False,
 ) -> None:
     """Print the facts document of MODEL as JSON (no policy evaluation)."""
     go_offline(offline)
     sig = signature_options(signature, key, certificate_chain, identity, issuer, trust_root)
-    options = collect_options(load_bundle(policy, None), sig, bom)
+    options = collect_options(load_bundle(policy, None), sig, bom, vuln_db)
     write_output(dump_json(collect(model, options).to_json_dict()), output)
 
 

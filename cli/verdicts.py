@@ -30,6 +30,7 @@ from modelward.cli.options import (
     PolicyOpt,
     SignatureOpt,
     TrustRootOpt,
+    VulnDbOpt,
     collect_options,
     engine_name,
     go_offline,
@@ -176,6 +177,7 @@ def vet_command(
     issuer: IssuerOpt = None,
     trust_root: TrustRootOpt = None,
     bom: BomOpt = None,
+    vuln_db: VulnDbOpt = None,
     offline: OfflineOpt = False,
 ) -> None:
     """Scan MODEL, decide, sign the verdict and (with --publish) store it in the registry.
@@ -212,7 +214,7 @@ def vet_command(
     sig = signature_options(signature, key, certificate_chain, identity, issuer, trust_root)
     evaluator = make_evaluator(engine_name(engine, opa_url), opa_url)
     try:
-        facts = collect(model, collect_options(bundle, sig, bom))
+        facts = collect(model, collect_options(bundle, sig, bom, vuln_db))
         decision = decide(facts, bundle, evaluator)
     finally:
         close_evaluator(evaluator)

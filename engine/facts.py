@@ -207,6 +207,75 @@ class CodeFacts(_Model):
     complete: bool = Field(description="False whenever some code could not be analysed")
 
 
+class DependencyManifest(_Model):
+    """A dependency manifest the model ships."""
+
+    path: str = Field(description="POSIX path relative to the model root")
+    kind: Literal["requirements", "pyproject", "setup.cfg", "setup.py", "environment", "pipfile"]
+
+
+class DependencyPackage(_Model):
+    """One requirement a manifest states."""
+
+    name: str = Field(description="The name as written")
+    normalized: str = Field(description="The PEP 503 normalised name")
+    ecosystem: Literal["pypi", "conda"] = "pypi"
+    specifier: str = Field("", description="The version specifier as written ('' for none)")
+    pinned: bool = Field(description="One exact version (==V), or a VCS URL at a full commit")
+    hashed: bool = Field(False, description="Carries --hash options (or a URL #sha256=)")
+    url: str | None = Field(None, description="Direct reference: URL, VCS URL or local path")
+    manifest: str
+    line: int | None = None
+    extras: list[str] = []
+    markers: str | None = None
+
+
+class PackageIndex(_Model):
+    """Where a manifest tells the installer to look for packages."""
+
+    url: str
+    kind: Literal["index-url", "extra-index-url", "find-links", "trusted-host"]
+    manifest: str
+    line: int | None = None
+
+
+class DependencyVulnerability(_Model):
+    """A pinned package version an advisory of the offline vulnerability database lists."""
+
+    package: str
+    version: str
+    id: str
+    aliases: list[str] = []
+    summary: str | None = None
+    manifest: str
+    line: int | None = None
+
+
+class ConfusablePackage(_Model):
+    """A package name that imitates a well-known package name."""
+
+    name: str
+    resembles: str
+    manifest: str
+    line: int | None = None
+
+
+class DependenciesFacts(_Model):
+    """The dependency manifests the model ships and what they ask an installer to do."""
+
+    manifests: list[DependencyManifest] = []
+    packages: list[DependencyPackage] = []
+    indexes: list[PackageIndex] = []
+    vulnerabilities: list[DependencyVulnerability] = []
+    confusables: list[ConfusablePackage] = []
+    vulnerabilities_checked: bool = Field(
+        False, description="Whether an offline vulnerability database was consulted"
+    )
+    findings: list[Finding] = Field(
+        [], description="Manifests or lines that could not be read, and limits hit"
+    )
+
+
 class OriginLayer(_Model):
     """One blob of an OCI manifest, as the registry described it."""
 
@@ -278,6 +347,7 @@ class Facts(_Model):
     bom: BomFacts | None = None
     card: CardFacts | None = None
     code: CodeFacts | None = None
+    dependencies: DependenciesFacts | None = None
     collection: Collection
 
     def to_json_dict(self) -> dict[str, Any]:

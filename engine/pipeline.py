@@ -12,6 +12,7 @@ from modelward.engine.collectors import CollectContext, CollectOptions, Collecto
 from modelward.engine.collectors.bom import BomCollector
 from modelward.engine.collectors.card import CardCollector
 from modelward.engine.collectors.code import CodeCollector
+from modelward.engine.collectors.dependencies import DependenciesCollector
 from modelward.engine.collectors.files import FilesCollector
 from modelward.engine.collectors.hashes import Hashes, HashesCollector
 from modelward.engine.collectors.publisher import PublisherCollector
@@ -43,9 +44,10 @@ DEFAULT_COLLECTORS: tuple[Callable[[], Collector], ...] = (
     CardCollector,
     BomCollector,
     CodeCollector,
+    DependenciesCollector,
 )
 #: Sections that map one to one onto a field of the facts document.
-PROVENANCE_SECTIONS = ("signature", "publisher", "card", "bom", "code")
+PROVENANCE_SECTIONS = ("signature", "publisher", "card", "bom", "code", "dependencies")
 
 
 def collect_facts(

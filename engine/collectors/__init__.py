@@ -40,6 +40,9 @@ class CollectOptions:
     signature: SignatureOptions = field(default_factory=SignatureOptions)
     bom: Path | None = None  # an ML-BOM given on the command line
     trusted_publishers: tuple[str, ...] = ()  # from the policy config, for look-alike checks
+    vuln_db: Path | None = None  # offline OSV database (a directory of JSON files or a zip)
+    well_known_packages: tuple[str, ...] = ()  # policy config: more names to guard
+    dependency_allowlist: tuple[str, ...] = ()  # policy config: never reported as confusable
 
 
 @dataclass
