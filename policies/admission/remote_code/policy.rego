@@ -20,12 +20,13 @@ judged if {
 
 remote_files := {path | some path in code.remote_code.files}
 
-# Findings of medium severity or above in the modules trust_remote_code runs, and references
-# to code in other repositories.
+# High and critical findings in the modules trust_remote_code runs, and references to code in
+# other repositories. Medium ones (e.g. torch.load without weights_only inside a function, as in
+# much ordinary modeling code) stay warnings of the verdict.
 problems contains sprintf("%s [%s]", [f.message, f.id]) if {
 	some f in code.findings
 	f.file in remote_files
-	lib.severity_rank[f.severity] >= 2
+	lib.severity_rank[f.severity] >= 3
 }
 
 problems contains sprintf("%s loads code from %s", [entry.key, entry.repository]) if {
@@ -37,7 +38,7 @@ problems contains sprintf("%s loads code from %s", [entry.key, entry.repository]
 # title: Remote code with findings trusted
 # description: >-
 #   The workload runs with --trust-remote-code (or TRUST_REMOTE_CODE=true) and the model's
-#   verdict shows that its remote code has findings (or comes from another repository). That
+#   verdict shows that its remote code has high findings (or comes from another repository). That
 #   code runs in the pod as soon as the model loads.
 # custom:
 #   id: trust-remote-code-findings

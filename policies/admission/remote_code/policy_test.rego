@@ -36,6 +36,11 @@ test_cross_repo_code_is_denied if {
 test_clean_remote_code_warns if {
 	doc := admitted(true, true, remote([object.union(process, {"severity": "low"})], [local_entry]))
 	count(policy.deny) == 0 with input as doc
+}
+
+test_medium_findings_in_remote_code_only_warn if {
+	doc := admitted(true, true, remote([object.union(process, {"severity": "medium"})], [local_entry]))
+	count(policy.deny) == 0 with input as doc
 	some w in policy.warn with input as doc
 	w.id == "trust-remote-code-present"
 	w.msg == "org/m (spec.containers[0].args) is loaded with remote code trusted and runs modeling_x.py"
