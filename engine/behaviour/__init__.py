@@ -1,0 +1,1 @@
+"""Behavioural evidence: black-box analysis of a classifier's responses (backdoor detection)."""
