@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 COMMANDS: dict[str, str] = {
     "scan": "modelward.cli.scan:scan_command",
     "facts": "modelward.cli.scan:facts_command",
+    "scan-files": "modelward.cli.scan_files:scan_files_command",
     "eval": "modelward.cli.eval:eval_command",
     "sign": "modelward.cli.signing:sign_command",
     "verify": "modelward.cli.signing:verify_command",
