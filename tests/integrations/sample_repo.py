@@ -2,6 +2,8 @@
 
 The malicious pickle is written as raw opcodes (``tests.scan.builders``) and never loaded; its
 call would only create a canary file, whose absence the tests assert.
+``sarif-schema-2.1.0.json`` beside this file is the OASIS SARIF 2.1.0 JSON Schema (errata01,
+draft-04), kept here so the SARIF checks need no network.
 """
 
 from __future__ import annotations

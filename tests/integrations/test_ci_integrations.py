@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli.helpers import run
 from tests.integrations.runners import (
     REPO,
     hook_files,
@@ -69,6 +70,14 @@ def test_hook_selects_model_files_by_name_only() -> None:
     assert hook_files(hook, REPO, names) == []  # none of them exists here: types: [file]
     pattern = re.compile(hook["files"])
     assert [n for n in names if pattern.search(n)] == names[:4]
+
+
+def test_scan_files_reports_a_file_it_cannot_scan_and_goes_on(sample: SampleRepo) -> None:
+    missing = run("scan-files", str(sample.root / "gone.pt"), str(sample.root / GOOD_MODEL))
+    assert missing.returncode == 2, missing.stdout + missing.stderr
+    lines = missing.stdout.splitlines()
+    assert lines[0].startswith("ERROR") and lines[0].endswith("gone.pt")
+    assert lines[-1] == "2 files: 1 allow, 0 deny, 1 error"
 
 
 # -------------------------------------------------------------------------- GitHub Actions
