@@ -4,7 +4,9 @@ a sample repository: a benign safetensors model passes, a malicious pickle fails
 from __future__ import annotations
 
 import re
+import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -25,6 +27,7 @@ from tests.integrations.sample_repo import (
     results_by_rule,
     validate_sarif,
 )
+from tests.scan.builders import system_pickle
 
 
 @pytest.fixture
@@ -99,10 +102,31 @@ def test_action_denies_the_malicious_model_and_writes_valid_sarif(
     assert {"scan-finding", "unsafe-serialization"} <= set(rules)
     finding = rules["scan-finding"][0]
     assert finding["level"] == "error"
-    assert finding["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "model.pkl"
+    assert uris(finding) == [BAD_MODEL]  # relative to the repository, as code scanning reads it
     assert sarif["runs"][0]["properties"]["outcome"] == "deny"
     upload = next(s for s in run.skipped if "upload-sarif" in s.get("uses", ""))
     assert upload["with"]["sarif_file"] == "${{ steps.scan.outputs.sarif-file }}"
+    assert not sample.canary.exists()
+
+
+def test_action_locates_archive_members_at_their_file_in_the_repository(
+    sample: SampleRepo, runner_temp: Path
+) -> None:
+    checkpoint = sample.root / "models" / "legacy" / "checkpoint.pt"
+    with zipfile.ZipFile(checkpoint, "w") as archive:
+        archive.writestr("checkpoint/data.pkl", system_pickle(str(sample.canary)))
+        archive.writestr("checkpoint/version", "3\n")
+    run = run_action(sample.root, runner_temp, path="models")
+    assert run.returncode == 1, run.stdout
+    sarif = validate_sarif(sample.root / "modelward.sarif")
+    findings = results_by_rule(sarif)["scan-finding"]
+    assert sorted(u for f in findings for u in uris(f)) == [
+        "models/legacy/checkpoint.pt",
+        BAD_MODEL,
+    ]
+    (member,) = [f for f in findings if f["properties"].get("member")]
+    assert member["properties"]["member"] == "checkpoint/data.pkl"
+    assert "region" not in member["locations"][0]["physicalLocation"]
     assert not sample.canary.exists()
 
 
@@ -140,6 +164,10 @@ def test_action_inputs_never_reach_shell_text_as_expressions(
     run = run_action(sample.root, runner_temp, path=hostile, **{"fail-on": "never"})
     assert run.outputs["scan"]["outcome"] == "error"
     assert not (sample.root / "INJECTED").exists()
+
+
+def uris(result: dict[str, Any]) -> list[str]:
+    return [loc["physicalLocation"]["artifactLocation"]["uri"] for loc in result["locations"]]
 
 
 # ------------------------------------------------------------------------------- GitLab CI
