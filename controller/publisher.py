@@ -80,13 +80,10 @@ class Publisher:
 def stale_reason(
     signed: SignedVerdict, bundle_revision: str, scanner: str, max_age: timedelta
 ) -> str | None:
-    """Why a verdict should be vetted again (another bundle, another scanner, age), or None
-    (also for a revocation: it stands until someone vets the model again)."""
+    """Why a verdict should be vetted again (another bundle, another scanner, age), or None."""
     verdict = signed.unverified_verdict()
     if verdict is None:
         return "Unreadable"
-    if verdict.revocation is not None:
-        return None  # re-vetting would lift the revocation; only people do that
     if verdict.decision.bundle_revision != bundle_revision:
         return "PolicyChanged"
     if verdict.facts.get("collection", {}).get("tool") != scanner:
