@@ -15,6 +15,7 @@ from modelward.engine.verdicts.signed import SignedVerdict, VerdictSigner
 from tests.admission.core_helpers import (
     REFERENCE,
     Recorder,
+    builtin_bundle,
     container,
     deployment,
     make_env,
@@ -122,3 +123,34 @@ def test_a_revoked_verdict_is_denied_with_reason_and_who() -> None:
     verdict = policy_input["admission"]["verdict"]
     assert verdict["outcome"] == "revoked" and verdict["revoked"]["reason"] == "backdoor reported"
     assert set(policy_input["model"]) == {"schema", "subject"}  # a revocation's facts are not used
+
+
+def test_two_parts_decide_lifecycle_cases_as_the_whole_bundle() -> None:
+    from tests.admission.test_parts import envs, seen
+
+    now = datetime.now(UTC)
+    revocation = revocation_verdict(
+        REFERENCE,
+        reason="backdoor",
+        revoked_by="secops",
+        created_at=format_time(now),
+        expires_at=format_time(now + timedelta(days=3650)),
+        previous=signed_verdict().unverified_verdict(),
+    )
+    decided: dict[tuple[str, str], Any] = {}
+    cases = {
+        "revoked": _signer().sign(revocation),
+        "scoped": _with(timedelta(days=2), ["namespace=team-a"]),
+    }
+    for name, signed in cases.items():
+        whole, split = envs(builtin_bundle(), {REFERENCE: signed})
+        for namespace in ("team-a", "team-b"):
+            obj = deployment(container("vllm", model=REFERENCE))
+            document = review_of(obj, namespace=namespace)
+            decided[name, namespace] = seen(whole, document)
+            assert seen(split, document) == decided[name, namespace]
+            assert seen(split, document) == decided[name, namespace]  # from the cache
+    # no finding about a revocation's stub facts; the scope decides per namespace
+    assert [m[2] for m in decided["revoked", "team-a"][3]] == [["verdict-revoked"]]
+    assert [m[2] for m in decided["scoped", "team-a"][3]] == [[]]
+    assert [m[2] for m in decided["scoped", "team-b"][3]] == [["verdict-out-of-scope"]]
