@@ -280,6 +280,24 @@ def test_a_revoked_model_is_listed_and_its_running_workloads_audited(
     assert line.split()[1] == "revoked" and line.split()[-1] == "revoked", line
 
 
+def test_the_revoke_command_reaches_every_replica(
+    setup: Setup, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KUBECONFIG", str(setup.cluster.kubeconfig_path))
+    revoked = run("registry", "revoke", TEAM_A_ONLY, "--reason", "licence withdrawn",
+                  "--signing-key", str(setup.release.private_key),
+                  "--registry", f"kubernetes://{RELEASE_NAMESPACE}")  # fmt: skip
+    assert revoked.returncode == 0, revoked.stderr
+    assert revoked.stdout.startswith(f"revoked {TEAM_A_ONLY} (by ")
+    deadline = time.monotonic() + MAX_REVOCATION_SECONDS
+    for webhook in setup.release.replicas:
+        while (answer := _review(webhook, "team-a", TEAM_A_ONLY))["allowed"]:
+            assert time.monotonic() < deadline, f"{webhook.url} still admits {TEAM_A_ONLY}"
+            time.sleep(0.05)
+        assert "verdict-revoked" in answer["status"]["message"]
+        assert "licence withdrawn" in answer["status"]["message"]
+
+
 def _revoked(setup: Setup) -> None:
     """The revocation test ran first (module order); the running pod exists."""
     objects = client.CustomObjectsApi(setup.release.api)
