@@ -83,6 +83,10 @@ class WebhookConfig(_Strict):
     verdict_freshness: VerdictFreshnessConfig = VerdictFreshnessConfig()
     default_mode: Mode = "enforce"
     mode_label: str = "modelward.dev/mode"
+    # The namespace label whose value is the namespace's environment (verdict scopes: env=).
+    environment_label: str = Field(default="modelward.dev/environment", min_length=1)
+    # Admission warns when a trusted verdict expires within this many days (0: never).
+    verdict_expiry_warning_days: float = Field(default=14, ge=0, le=3660)
     exempt_namespaces: list[str] = []
     reference_annotation: str = "modelward.dev/models"
     deadline_seconds: float = Field(default=3.0, gt=0, le=29)

@@ -1,4 +1,4 @@
-"""``modelward registry list|show|delete|export|import``: the stored, signed verdicts.
+"""``modelward registry list|show|delete|revoke|export|import``: the stored, signed verdicts.
 
 ``list`` and ``show`` print what the signed payloads say (marked unverified without ``--key``);
 with ``--key``, ``show`` exits 0 only when admission would admit on the verdict (see
@@ -87,7 +87,7 @@ def list_command(
     """The verdict that counts for every reference, as its signed payload says.
 
     Without --key nothing is verified (STATUS unverified); with it, STATUS is what admission
-    would do: admit, deny, expired, superseded or untrusted.
+    would do: admit, deny, revoked, expired, superseded or untrusted.
     """
     store = registry_for(registry)
     keys = VerdictKeys.from_paths(key) if key else None
@@ -135,6 +135,51 @@ def delete_command(reference: ReferenceArg, registry: RegistryOpt = None) -> Non
     ref = canonical(reference)
     removed = registry_for(registry).delete(ref)
     typer.echo(f"deleted {removed} verdict(s) for {ref}")
+
+
+@registry_app.command("revoke")
+def revoke_command(
+    reference: ReferenceArg,
+    reason: Annotated[
+        str, typer.Option("--reason", help="Why the model may no longer be used (signed).")
+    ],
+    signing_key: Annotated[
+        Path | None,
+        typer.Option(
+            "--signing-key",
+            envvar="MODELWARD_SIGNING_KEY",
+            help="The verdict signing key (as for `vet`); admission must trust its public half.",
+        ),
+    ] = None,
+    revoked_by: Annotated[
+        str | None,
+        typer.Option("--by", help="Who revokes (signed; default: the current user name)."),
+    ] = None,
+    registry: RegistryOpt = None,
+) -> None:
+    """Revoke REFERENCE: sign a revocation newer than every stored verdict and store it.
+
+    Admission denies the model from then on (the webhook within seconds, from its watch), and
+    `modelward audit` lists the workloads still running it. Vetting it again lifts it.
+    """
+    import getpass
+
+    from modelward.engine.verdicts.keys import read_private_key
+    from modelward.engine.verdicts.registry.revoke import revoke
+    from modelward.engine.verdicts.signed import VerdictSigner
+
+    if signing_key is None:
+        raise VerdictError(
+            "revoke needs a signing key: --signing-key FILE or $MODELWARD_SIGNING_KEY"
+        )
+    if not reason.strip():
+        raise VerdictError("--reason must say why the model is revoked")
+    who = revoked_by or getpass.getuser()
+    signer = VerdictSigner(read_private_key(signing_key))
+    ref = canonical(reference)
+    store = registry_for(registry)
+    signed = revoke(store, ref, reason=reason.strip(), revoked_by=who, signer=signer)
+    typer.echo(f"revoked {ref} (by {who}, signed at {signed.created_at}, key {signed.key_id})")
 
 
 @registry_app.command("attestation")

@@ -34,11 +34,12 @@ class Standing:
 
     @property
     def status(self) -> str:
-        """unverified | admit | deny | expired | superseded | untrusted."""
+        """unverified | admit | deny | revoked | expired | superseded | untrusted."""
         if self.check is None:
             return "unverified"
         if self.check.trusted and self.check.verdict is not None:
-            return "admit" if self.check.verdict.outcome == "allow" else "deny"
+            outcome = self.check.verdict.outcome
+            return "admit" if outcome == "allow" else "revoked" if outcome == "revoked" else "deny"
         word = self.check.reason.split(":", 1)[0]
         return word if self.verified and word in ("expired", "superseded") else "untrusted"
 
@@ -52,7 +53,11 @@ class Standing:
             return UNVERIFIED_NOTE
         if not self.check.trusted:
             return self.check.reason
-        outcome = self.check.verdict.outcome if self.check.verdict else "unknown"
+        verdict = self.check.verdict
+        if verdict is not None and verdict.revocation is not None:
+            revocation = verdict.revocation
+            return f"revoked by {revocation.revoked_by}: {revocation.reason}"
+        outcome = verdict.outcome if verdict else "unknown"
         return "" if outcome == "allow" else f"the signed verdict's outcome is {outcome}"
 
 
@@ -88,6 +93,8 @@ def fields(view: Standing) -> dict[str, Any]:
         "expires_at": verdict.expires_at if verdict else None,
         "outcome": verdict.outcome if verdict else None,
         "key_id": key or next((k for k in claimed if isinstance(k, str)), None),
+        "scope": verdict.scope.model_dump() if verdict and verdict.scope else None,
+        "revocation": (verdict.revocation.model_dump() if verdict and verdict.revocation else None),
     }
 
 
@@ -151,6 +158,11 @@ def _rows(view: Standing, shown: dict[str, Any]) -> list[tuple[str, Any]]:
         ("expires", expires),
         ("key", shown["key_id"] or "-"),
     ]
+    if view.verdict.scope is not None:
+        rows.append(("scope", view.verdict.scope.describe()))
+    if view.verdict.revocation is not None:
+        revocation = view.verdict.revocation
+        rows.insert(2, ("revoked", f"by {revocation.revoked_by}: {revocation.reason}"))
     if shown["reference"] != view.reference:
         rows.insert(1, ("stored as", view.reference))
     return rows

@@ -46,7 +46,8 @@ from modelward.engine.policy.evaluators.factory import close_evaluator, make_eva
 from modelward.engine.refs import ModelRef
 from modelward.engine.verdicts.freshness import (
     DEFAULT_MAX_AGE,
-    expiry_after,
+    Expiry,
+    parse_expiry,
     parse_max_age,
 )
 from modelward.engine.verdicts.keys import (
@@ -62,6 +63,7 @@ from modelward.engine.verdicts.registry import (
     default_registry_url,
     open_registry,
 )
+from modelward.engine.verdicts.scope import Scope, parse_scope
 from modelward.engine.verdicts.signed import (
     SignedVerdict,
     Verdict,
@@ -105,14 +107,26 @@ ToOciOpt = Annotated[
         "attestation (oci:// and kit:// models).",
     ),
 ]
-MaxAgeOpt = Annotated[
+ExpiresOpt = Annotated[
     str | None,
     typer.Option(
+        "--expires",
         "--max-age",
         envvar=MAX_AGE_ENV,
-        help="How long admission trusts the verdict (signed as expires_at): 30d, 12h, 90m, "
-        f"3600s. Default: {MAX_AGE_CONFIG} in the policy configuration, else "
+        help="Until when admission trusts the verdict (signed as expires_at): a maximum age "
+        "(30d, 12h, 90m, 3600s), a date (2027-03-31, through its end, UTC) or an RFC 3339 "
+        f"time. Default: {MAX_AGE_CONFIG} in the policy configuration, else "
         f"{DEFAULT_MAX_AGE.days}d.",
+    ),
+]
+ScopeOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--scope",
+        help="Approve the model only here (signed; repeatable): namespace=NAME, "
+        "namespace-selector='team=a,tier!=test', env=NAME (the namespace's environment label), "
+        "use=TEXT (an approved use case). Namespaces and selectors are alternatives; "
+        "environments must match too. Default: anywhere.",
     ),
 ]
 ReferenceOpt = Annotated[
@@ -163,7 +177,8 @@ def vet_command(
     registry: RegistryOpt = None,
     signing_key: SigningKeyOpt = None,
     reference: ReferenceOpt = None,
-    max_age: MaxAgeOpt = None,
+    expires: ExpiresOpt = None,
+    scope: ScopeOpt = None,
     output_format: FormatOpt = OutputFormat.table,
     policy: PolicyOpt = None,
     data: DataOpt = None,
@@ -200,15 +215,15 @@ def vet_command(
         from modelward.cli.vet_from import WorkerSetup, vet_list
 
         def prepare() -> Trusted:
-            return _trusted(signing_key, publish, registry, policy, data, max_age)
+            return _trusted(signing_key, publish, registry, policy, data, expires, scope)
 
         setup = WorkerSetup(policy, data, offline)
         workers = jobs or os.cpu_count() or 1
         evaluation = (engine_name(engine, opa_url), opa_url)
         raise typer.Exit(vet_list(from_file, workers, report, setup, prepare, evaluation))
-    trusted = _trusted(signing_key, publish, registry, policy, data, max_age)
+    trusted = _trusted(signing_key, publish, registry, policy, data, expires, scope)
     private_key, registry_url, target = trusted.private_key, trusted.registry_url, trusted.target
-    bundle, lifetime = trusted.bundle, trusted.lifetime
+    bundle = trusted.bundle
     assert model is not None  # check_inputs: exactly one of MODEL and --from
     recorded = ModelRef.parse(reference or model)
     sig = signature_options(signature, key, certificate_chain, identity, issuer, trust_root)
@@ -229,7 +244,8 @@ def vet_command(
         created_at=created_at,
         decision=decision,
         facts=facts.to_json_dict(),
-        expires_at=expiry_after(created_at, lifetime),
+        expires_at=trusted.expires_at(created_at),
+        scope=trusted.scope,
     )
     signed = sign_with_key(verdict, private_key)
     if to_oci:
@@ -240,7 +256,7 @@ def vet_command(
             raise VerdictError(f"{model}: the scan recorded no OCI digest to attach the verdict to")
         attached = attest_verdict(origin.location, origin.digest, signed, private_key)
         _note(f"attestation attached as {attached}")
-    _report(signed, recorded, reference is not None, str(verdict.expires_at))
+    _report(signed, recorded, reference is not None, str(verdict.expires_at), trusted.scope)
     if target is not None:
         target.put(signed)
         _note(f"published to {registry_url}")
@@ -257,7 +273,18 @@ class Trusted:
     registry_url: str
     target: Registry | None  # when publishing
     bundle: PolicyBundle
-    lifetime: timedelta
+    expiry: Expiry
+    scope: Scope | None = None  # signed into every verdict
+
+    @property
+    def lifetime(self) -> timedelta:
+        return self.expiry.lifetime()
+
+    def expires_at(self, created_at: str) -> str:
+        try:
+            return self.expiry.after(created_at)
+        except ValueError as exc:
+            raise VerdictError(f"--expires: {exc}") from None
 
 
 def _trusted(
@@ -266,22 +293,32 @@ def _trusted(
     registry: str | None,
     policy: Path | None,
     data: Path | None,
-    max_age: str | None,
+    expires: str | None,
+    scope: list[str] | None = None,
 ) -> Trusted:
     private_key = read_private_key(signing_key)
     registry_url = registry or default_registry_url()
     if publish:
         check_registry_url(registry_url, writing=True)
     target = open_registry(registry_url) if publish else None
+    approved = parse_scope(scope or [])
     bundle = load_bundle(policy, data)
-    lifetime = _max_age(max_age, bundle.config.get(MAX_AGE_CONFIG))
-    return Trusted(private_key, registry_url, target, bundle, lifetime)
+    expiry = _expiry(expires, bundle.config.get(MAX_AGE_CONFIG))
+    return Trusted(private_key, registry_url, target, bundle, expiry, approved)
 
 
-def _report(signed: SignedVerdict, recorded: ModelRef, overridden: bool, expires_at: str) -> None:
+def _report(
+    signed: SignedVerdict,
+    recorded: ModelRef,
+    overridden: bool,
+    expires_at: str,
+    scope: Scope | None,
+) -> None:
     _note(f"verdict: {signed.outcome.upper()} for {signed.reference}")
     _note(f"signed by key {signed.key_id}")
-    _note(f"admission trusts it until {expires_at} (--max-age)")
+    _note(f"admission trusts it until {expires_at} (--expires)")
+    if scope is not None:
+        _note(f"approved only for: {scope.describe()} (--scope)")
     if overridden:
         _note("the verdict is recorded under --reference: admission will trust it for that URI")
     if not recorded.pinned:
@@ -291,16 +328,21 @@ def _report(signed: SignedVerdict, recorded: ModelRef, overridden: bool, expires
         )
 
 
-def _max_age(option: str | None, configured: object) -> timedelta:
-    """--max-age (or $MODELWARD_VERDICT_MAX_AGE), else the bundle's verdict_max_age, else 30d."""
-    value: object = option if option is not None else configured
-    if value is None:
-        return DEFAULT_MAX_AGE
-    source = "--max-age" if option is not None else f"{MAX_AGE_CONFIG} (policy configuration)"
+def _expiry(option: str | None, configured: object) -> Expiry:
+    """--expires/--max-age (or $MODELWARD_VERDICT_MAX_AGE), else the bundle's verdict_max_age,
+    else 30d."""
     try:
-        return parse_max_age(value if isinstance(value, str | int | float) else str(value))
+        if option is not None:
+            return parse_expiry(option)
     except ValueError as exc:
-        raise VerdictError(f"{source}: {exc}") from None
+        raise VerdictError(f"--expires: {exc}") from None
+    if configured is None:
+        return Expiry(age=DEFAULT_MAX_AGE)
+    try:
+        value = configured if isinstance(configured, str | int | float) else str(configured)
+        return Expiry(age=parse_max_age(value))
+    except ValueError as exc:
+        raise VerdictError(f"{MAX_AGE_CONFIG} (policy configuration): {exc}") from None
 
 
 def _note(text: str) -> None:

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from modelward.engine.policy.bundle import PolicyBundle
     from modelward.engine.policy.evaluators import Evaluator
     from modelward.engine.verdicts.registry import Registry
+    from modelward.engine.verdicts.scope import Scope
     from modelward.engine.verdicts.signed import SignedVerdict, VerdictSigner
 
 #: What lets a process sign: the key's location and its password. Workers never inherit them.
@@ -85,6 +86,7 @@ class Signer:
     evaluator: Evaluator
     max_age: timedelta
     private_key: ec.EllipticCurvePrivateKey
+    scope: Scope | None = None  # signed into every verdict (vet --scope)
     _signer: VerdictSigner = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -111,6 +113,8 @@ class Signer:
         except Error as exc:  # MalformedResult, ResultRejected
             return failed(reference, exc.diagnostics(), seconds), None
         verdict = accepted.verdict
+        if self.scope is not None:
+            verdict = verdict.model_copy(update={"scope": self.scope})
         deny = tuple(finding.id for finding in verdict.decision.deny)
         reason = deny[0] if deny else ""
         if accepted.disagrees:
@@ -269,7 +273,9 @@ def vet_list(
         trusted = prepare()
         evaluator = make_evaluator(*evaluation)
         try:
-            signer = Signer(trusted.bundle, evaluator, trusted.lifetime, trusted.private_key)
+            signer = Signer(
+                trusted.bundle, evaluator, trusted.lifetime, trusted.private_key, trusted.scope
+            )
             publisher = Publisher(trusted.target)
             rows |= _vet(pool, todo, signer, publisher, len(order), len(invalid))
         finally:

@@ -86,9 +86,11 @@ class Revetter:
             self._requeue(reference, reason, found)
 
     def _stale(self) -> list[tuple[str, str]]:
-        """Every stored verdict that needs another vetting, oldest first."""
+        """Every stored verdict that needs another vetting, oldest first (never a revocation)."""
         found = []
         for signed in self.publisher.stored():
+            if signed.outcome == "revoked":
+                continue  # re-vetting would lift the revocation: only people decide that
             reason = stale_reason(
                 signed,
                 self.publisher.bundle_revision,

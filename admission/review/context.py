@@ -2,15 +2,21 @@
 
 ``{"model": <facts of the trusted verdict> or a stub naming the reference,
    "context": {"source": "admission", "operation", "dry_run", "namespace", "namespace_labels",
-               "workload": {"kind", "name", "api_version"}, "container",
+               "environment", "workload": {"kind", "name", "api_version"}, "container",
                "user": {"username", "groups"}, "mode"},
    "admission": {"reference": {...}, "verdict": {...}}}``
+
+The verdict's lifecycle is in ``admission.verdict``: ``expires_at``, ``expires_in_days``,
+``expiry_warning_days`` (configured), ``revoked`` (reason and who, or null), ``scope`` (as
+signed, or null), ``in_scope`` and ``scope_reason`` (judged for this request's namespace).
+A revocation's facts are never used: ``model`` is the stub.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
 from modelward.admission.review.modes import NamespacePolicy
@@ -19,9 +25,16 @@ from modelward.admission.workloads.extract import ModelReference
 from modelward.engine.errors import InvalidReference
 from modelward.engine.facts import FACTS_SCHEMA_ID
 from modelward.engine.refs import ModelRef
-from modelward.engine.verdicts.signed import SignedVerdict, VerdictCheck, VerdictKeys
+from modelward.engine.verdicts.freshness import Freshness, format_time, parse_time
+from modelward.engine.verdicts.revocation import Revocation
+from modelward.engine.verdicts.scope import Scope, scope_input
+from modelward.engine.verdicts.signed import SignedVerdict, Verdict, VerdictCheck, VerdictKeys
 
 NO_VERDICT = "no verdict is stored for this reference"
+#: The namespace label naming a namespace's environment (``environment_label``).
+ENVIRONMENT = "modelward.dev/environment"
+#: Days before a verdict's expiry from which admission warns (``verdict_expiry_warning_days``).
+EXPIRY_WARNING_DAYS = 14
 
 
 @dataclass(frozen=True)
@@ -36,9 +49,14 @@ class VerdictView:
     key_id: str | None = None
     created_at: str | None = None
     digest: str | None = None
-    facts: dict[str, Any] | None = None  # only for a trusted verdict
+    facts: dict[str, Any] | None = None  # only for a trusted verdict that is not a revocation
+    expires_at: str | None = None  # signed, or created_at + the default maximum age
+    expires_in_days: float | None = None  # at lookup time
+    scope: Scope | None = None
+    revocation: Revocation | None = None
 
     def to_input(self) -> dict[str, Any]:
+        revoked = self.revocation.model_dump() if self.revocation is not None else None
         return {
             "present": self.present,
             "trusted": self.trusted,
@@ -48,6 +66,9 @@ class VerdictView:
             "key_id": self.key_id,
             "created_at": self.created_at,
             "digest": self.digest,
+            "expires_at": self.expires_at,
+            "expires_in_days": self.expires_in_days,
+            "revoked": revoked,
         }
 
     def to_audit(self) -> dict[str, Any]:
@@ -66,14 +87,18 @@ def find_verdict(
     signed = lookup(reference)
     if signed is None:
         return ABSENT
-    return _view(keys.check(signed, reference))
+    return _view(keys.check(signed, reference), keys.freshness)
 
 
-def _view(check: VerdictCheck) -> VerdictView:
+def _view(check: VerdictCheck, freshness: Freshness) -> VerdictView:
     verdict = check.verdict
     if not check.trusted or verdict is None:
         reason = check.reason or "the verdict does not verify"
         return VerdictView(present=True, trusted=False, reason=reason, key_id=check.key_id)
+    expires = _expiry(verdict, freshness)
+    days = None
+    if expires is not None:
+        days = round((expires - freshness.clock()).total_seconds() / 86400, 3)
     return VerdictView(
         present=True,
         trusted=True,
@@ -83,8 +108,17 @@ def _view(check: VerdictCheck) -> VerdictView:
         key_id=check.key_id,
         created_at=verdict.created_at,
         digest=verdict.digest,
-        facts=verdict.facts,
+        facts=verdict.facts if verdict.revocation is None else None,
+        expires_at=format_time(expires) if expires is not None else None,
+        expires_in_days=days,
+        scope=verdict.scope,
+        revocation=verdict.revocation,
     )
+
+
+def _expiry(verdict: Verdict, freshness: Freshness) -> datetime | None:
+    created = parse_time(verdict.created_at)
+    return freshness.expires(verdict, created) if created is not None else None
 
 
 def resolved(ref: ModelReference) -> tuple[ModelReference, ModelRef | None]:
@@ -134,8 +168,13 @@ def reference_input(ref: ModelReference) -> dict[str, Any]:
     }
 
 
-def request_context(request: AdmissionRequest, namespace: NamespacePolicy) -> dict[str, Any]:
-    """The context shared by every evaluation of one request (``container`` is set per model)."""
+def request_context(
+    request: AdmissionRequest, namespace: NamespacePolicy, environment_label: str = ENVIRONMENT
+) -> dict[str, Any]:
+    """The context shared by every evaluation of one request (``container`` is set per model).
+
+    ``environment`` is the value of the namespace label ``environment_label`` (None: unknown).
+    """
     labels: Mapping[str, str] | None = namespace.labels
     return {
         "source": "admission",
@@ -143,6 +182,7 @@ def request_context(request: AdmissionRequest, namespace: NamespacePolicy) -> di
         "dry_run": request.dry_run,
         "namespace": request.namespace,
         "namespace_labels": dict(labels) if labels is not None else None,
+        "environment": labels.get(environment_label) if labels is not None else None,
         "workload": {
             "kind": request.kind,
             "name": request.name,
@@ -155,11 +195,18 @@ def request_context(request: AdmissionRequest, namespace: NamespacePolicy) -> di
 
 
 def policy_input(
-    ref: ModelReference, parsed: ModelRef | None, verdict: VerdictView, context: dict[str, Any]
+    ref: ModelReference,
+    parsed: ModelRef | None,
+    verdict: VerdictView,
+    context: dict[str, Any],
+    expiry_warning_days: float = EXPIRY_WARNING_DAYS,
 ) -> dict[str, Any]:
     model = verdict.facts if verdict.trusted and verdict.facts else stub_model(ref, parsed)
+    labels, environment = context.get("namespace_labels"), context.get("environment")
+    scoped = scope_input(verdict.scope, context.get("namespace"), labels, environment)
+    lifecycle = {**verdict.to_input(), **scoped, "expiry_warning_days": expiry_warning_days}
     return {
         "model": model,
         "context": {**context, "container": ref.container},
-        "admission": {"reference": reference_input(ref), "verdict": verdict.to_input()},
+        "admission": {"reference": reference_input(ref), "verdict": lifecycle},
     }

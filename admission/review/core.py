@@ -149,7 +149,8 @@ def _review(request: AdmissionRequest, env: AdmissionEnv, started: float) -> Ste
         return _decided(request, namespace, [], [problem], started)
     if not refs:
         return _decided(request, namespace, [], [], started)
-    judged = yield from judge_all(refs, request_context(request, namespace), env)
+    context = request_context(request, namespace, env.config.environment_label)
+    judged = yield from judge_all(refs, context, env)
     vetting = vetting_requests(env.config.auto_vetting, request, namespace.labels, judged.models)
     return _decided(request, namespace, judged.models, judged.problems, started, vetting)
 

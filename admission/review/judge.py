@@ -152,7 +152,8 @@ def _evaluate(
     env: AdmissionEnv,
     meter: Meter,
 ) -> Steps[ModelResult]:
-    document = policy_input(ref, parsed, verdict, context)
+    warning_days = env.config.verdict_expiry_warning_days
+    document = policy_input(ref, parsed, verdict, context, warning_days)
     try:
         if env.parts is None:
             decision = yield from metered(whole(document), meter)

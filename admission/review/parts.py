@@ -2,7 +2,7 @@
 
 ``data.modelward.main.deny`` is ``model_deny | request_deny`` (and likewise ``warn``). The model
 part judges the verdict's facts (or the stub of an unvetted reference); it is evaluated on
-``{"model", "admission": {"verdict": {"trusted"}, "reference": {"unresolvable"}}}`` and
+``{"model", "admission": {"verdict": {"trusted", "revoked"}, "reference": {"unresolvable"}}}`` and
 remembered by that input's JSON text, so a thousand pods of one vetted model cost one evaluation
 of the model policies. The request part (the admission category) sees the whole input on every
 request. ``engine.policy.parts.split_problem`` decides at start whether a bundle allows this.
@@ -95,7 +95,10 @@ class PartEvaluation:
         model = self._json(policy_input["model"])
         admission = policy_input["admission"]
         reduced = {
-            "verdict": {"trusted": admission["verdict"]["trusted"]},
+            "verdict": {
+                "trusted": admission["verdict"]["trusted"],
+                "revoked": admission["verdict"].get("revoked"),
+            },
             "reference": {"unresolvable": admission["reference"]["unresolvable"]},
         }
         model_text = f'{{"model":{model},"admission":{json.dumps(reduced)}}}'

@@ -2,13 +2,13 @@
 
 ``data.modelward.main.deny`` is the union of ``model_deny`` (every category but admission) and
 ``request_deny`` (the admission category), and likewise for ``warn``. Admission evaluates the
-model part once per verdict on a reduced input, ``{"model", "admission": {"verdict":
-{"trusted"}, "reference": {"unresolvable"}}}``, and remembers it; that gives the same decision
+model part once per verdict on a reduced input, ``{"model", "admission": {"verdict": {"trusted",
+"revoked"}, "reference": {"unresolvable"}}}``, and remembers it; that gives the same decision
 only when the model part reads nothing else and is deterministic. ``split_problem`` checks that
 on the parsed modules (regorus's AST): every module outside the admission category and the entry
 package may read ``input`` only below ``input.model`` and call no builtin whose answer changes
-from one call to the next; the entry package may also read the verdict's trust and whether the
-reference resolved, and ``time.now_ns`` (exemptions end with a UTC day).
+from one call to the next; the entry package may also read the verdict's trust, whether it is a
+revocation, whether the reference resolved, and ``time.now_ns`` (exemptions end with a UTC day).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from modelward.engine.policy.evaluators.embedded import prepare_engine
 REQUEST_PACKAGES = re.compile(r"^modelward\.policies\.admission(\.|$)")
 ENTRY_PACKAGE = "modelward.main"
 ENTRY_READS = (("admission",), ("admission", "verdict", "trusted"),
+               ("admission", "verdict", "revoked"),
                ("admission", "reference", "unresolvable"))  # fmt: skip
 # Builtins whose answer depends on when or where they run, not only on their arguments.
 NONDETERMINISTIC = {

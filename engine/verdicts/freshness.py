@@ -29,6 +29,7 @@ LONGEST_MAX_AGE = timedelta(days=3660)
 MAX_MARKS = 65536
 
 _DURATION = re.compile(r"\s*(\d{1,9})\s*(w|d|h|m|s)\s*")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _UNITS = {"w": "weeks", "d": "days", "h": "hours", "m": "minutes", "s": "seconds"}
 
 
@@ -79,6 +80,58 @@ def format_max_age(age: timedelta) -> str:
         if seconds and seconds % size == 0:
             return f"{seconds // size}{unit}"
     return f"{seconds}s"
+
+
+@dataclass(frozen=True)
+class Expiry:
+    """``vet --expires``: a maximum age after signing, or a fixed moment."""
+
+    age: timedelta | None = None
+    until: datetime | None = None
+
+    def after(self, created_at: str) -> str:
+        """The ``expires_at`` of a verdict signed at ``created_at``."""
+        if self.until is None:
+            return expiry_after(created_at, self.age or DEFAULT_MAX_AGE)
+        created = parse_time(created_at)
+        if created is None or not created < self.until <= created + LONGEST_MAX_AGE:
+            raise ValueError(f"{format_time(self.until)} is not after {created_at} (or too far)")
+        return format_time(self.until)
+
+    def lifetime(self) -> timedelta:
+        """The maximum age (for a fixed moment: from now)."""
+        if self.until is None:
+            return self.age or DEFAULT_MAX_AGE
+        return parse_max_age(self.until - utc_now_time())
+
+
+def parse_expiry(text: str) -> Expiry:
+    """A maximum age (``30d``, see ``parse_max_age``), a date (``2027-03-31``: the end of that
+    day, UTC) or an RFC 3339 time; ``ValueError`` otherwise, or when it is not in the future."""
+    try:
+        return Expiry(age=parse_max_age(text))
+    except ValueError:
+        pass
+    until = _end_of_day(text) or parse_time(text.strip())
+    if until is None:
+        raise ValueError(
+            f"{text!r} is neither a maximum age (30d, 12h, 90m, 3600s) nor a date (2027-03-31) "
+            "or an RFC 3339 time"
+        )
+    now = utc_now_time()
+    if not now < until <= now + LONGEST_MAX_AGE:
+        raise ValueError(f"{text!r}: the expiry must be in the future and at most 3660d away")
+    return Expiry(until=until)
+
+
+def _end_of_day(text: str) -> datetime | None:
+    if not _DATE.fullmatch(text.strip()):
+        return None
+    try:
+        day = datetime.strptime(text.strip(), "%Y-%m-%d").replace(tzinfo=UTC)
+    except ValueError:
+        return None
+    return day + timedelta(days=1)
 
 
 def expiry_after(created_at: str, max_age: timedelta) -> str:

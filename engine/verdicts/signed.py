@@ -39,6 +39,8 @@ from modelward.engine.verdicts.keys import (
     load_private_key,
     load_public_key,
 )
+from modelward.engine.verdicts.revocation import Revocation
+from modelward.engine.verdicts.scope import Scope
 
 __all__ = [
     "PAYLOAD_TYPE",
@@ -57,6 +59,8 @@ __all__ = [
 PAYLOAD_TYPE = "application/vnd.modelward.verdict.v1+json"
 VERDICT_SCHEMA = "modelward.dev/verdict/v1"
 ECDSA_SCHEME = "ecdsa-sha2-nistp256"
+#: Payload fields left out when unset (added after the first release of the schema).
+OPTIONAL_FIELDS = ("expires_at", "scope", "revocation")
 #: How many checks ``VerdictKeys`` remembers (each holds one decoded verdict).
 MEMO_SIZE = 1024
 
@@ -75,15 +79,19 @@ class Verdict(BaseModel):
     decision: Decision
     facts: dict[str, Any]  # the facts document as JSON
     expires_at: str | None = None  # RFC 3339; None (older verdicts): the webhook's default max age
+    scope: Scope | None = None  # where the model may be used; None: anywhere
+    revocation: Revocation | None = None  # set: this statement revokes the reference
 
     @property
     def outcome(self) -> str:
-        return self.decision.outcome
+        """``revoked`` for a revocation, else the decision's outcome."""
+        return "revoked" if self.revocation is not None else self.decision.outcome
 
     def payload(self) -> bytes:
-        """The exact bytes that are signed (``expires_at`` only when set, as older verdicts)."""
-        unset = {"expires_at"} if self.expires_at is None else None
-        return self.model_dump_json(by_alias=True, exclude=unset).encode()
+        """The exact bytes that are signed; optional fields only when set, so a verdict without
+        them is byte for byte what earlier versions signed."""
+        unset = {name for name in OPTIONAL_FIELDS if getattr(self, name) is None}
+        return self.model_dump_json(by_alias=True, exclude=unset or None).encode()
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@
 # The decision is the union of two parts, so that admission can evaluate them apart:
 # - the model part: every category except admission. Its policies judge input.model; at
 #   admission it is evaluated once per verdict on {"model", "admission": {"verdict":
-#   {"trusted"}, "reference": {"unresolvable"}}} and remembered;
+#   {"trusted", "revoked"}, "reference": {"unresolvable"}}} and remembered;
 # - the request part: the admission category, which judges the request (input.context and
 #   input.admission), evaluated on every request.
 # Findings of either part are exempted the same way.
@@ -112,7 +112,13 @@ applies(category) if {
 
 applies(_) if not input.admission
 
-applies(_) if input.admission.verdict.trusted == true
+applies(_) if {
+	input.admission.verdict.trusted == true
+	not _revoked
+}
+
+# A revocation carries no facts to judge: admission.lifecycle reports it.
+_revoked if is_object(input.admission.verdict.revoked)
 
 exemptions := lib.config("exemptions", [])
 

@@ -68,6 +68,7 @@ def test_trusted_allow_verdict_admits_and_its_facts_are_the_model(vetted: Signed
         "dry_run": True,
         "namespace": "ml",
         "namespace_labels": {"team": "search"},
+        "environment": None,
         "workload": {"kind": "Deployment", "name": "llm", "api_version": "apps/v1"},
         "container": "vllm",
         "user": {"username": "alice@example.com", "groups": ["ml-engineers"]},

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -130,7 +130,7 @@ def test_vet_signs_the_maximum_age(tmp_path: Path, pair: tuple[bytes, Path]) -> 
     db, private = tmp_path / "v.db", str(keys / "verdict.key")
     common = ("--signing-key", private, "--publish", "--registry", str(db), "--format", "json")
     bad = mw("vet", str(REAL_MODEL), "--max-age", "forever", *common)
-    assert bad.returncode == 2 and "--max-age: 'forever' is not a maximum age" in bad.stderr
+    assert bad.returncode == 2 and "--expires: 'forever' is neither a maximum age" in bad.stderr
 
     vet = mw("vet", str(REAL_MODEL), "--max-age", "36h", *common)
     assert vet.returncode == 0, vet.stderr
@@ -140,6 +140,14 @@ def test_vet_signs_the_maximum_age(tmp_path: Path, pair: tuple[bytes, Path]) -> 
     created, expires = parse_time(shown["created_at"]), parse_time(shown["expires_at"])
     assert created is not None and expires is not None and expires - created == timedelta(hours=36)
     assert shown["status"] == "admit" and shown["verified"] is True
+
+    day = (datetime.now(UTC) + timedelta(days=10)).date()
+    vet = mw("vet", str(REAL_MODEL), "--expires", day.isoformat(), *common)
+    assert vet.returncode == 0, vet.stderr
+    shown = json.loads(show(db, keys / "verdict.pub", "--format", "json",
+                            reference=str(REAL_MODEL)).stdout)  # fmt: skip
+    end_of_day = datetime.combine(day, datetime.min.time(), UTC) + timedelta(days=1)
+    assert parse_time(shown["expires_at"]) == end_of_day and shown["status"] == "admit"
 
     data = tmp_path / "config.yaml"
     data.write_text("verdict_max_age: 1s\n")  # the policy configuration's default

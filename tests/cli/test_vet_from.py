@@ -3,6 +3,7 @@ re-evaluated, signed and published by the one process that holds the key."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -19,6 +20,7 @@ from modelward.engine.policy.bundle import load_bundle
 from modelward.engine.policy.evaluators.embedded import EmbeddedEvaluator
 from modelward.engine.verdicts.keys import read_private_key
 from modelward.engine.verdicts.registry import RegistryUnavailable
+from modelward.engine.verdicts.scope import parse_scope
 from modelward.engine.verdicts.signed import SignedVerdict, VerdictKeys, generate_keypair
 from modelward.engine.vetting.result import decode_result, encode_result
 from tests.cli.helpers import MODELWARD
@@ -292,6 +294,16 @@ def test_the_signed_verdict_verifies_and_is_the_parents_decision(
     check = VerdictKeys.from_paths([keys[1]]).check(signed, models["good"])
     assert check.trusted and check.verdict is not None
     assert check.verdict.outcome == "allow" and check.verdict.digest == row.digest
+
+
+def test_the_scope_is_signed_into_every_verdict(
+    signer: Signer, keys: tuple[Path, Path], models: dict[str, str]
+) -> None:
+    scoped = dataclasses.replace(signer, scope=parse_scope(["namespace=team-a", "env=prod"]))
+    _, signed = scoped.judge(models["good"], worker_line(models["good"]), 0.2)
+    assert signed is not None
+    check = VerdictKeys.from_paths([keys[1]]).check(signed, models["good"])
+    assert check.verdict is not None and check.verdict.scope == scoped.scope
 
 
 def test_a_registry_that_refuses_a_put_fails_only_that_reference(

@@ -17,6 +17,7 @@ from modelward.engine.decision import Decision
 from modelward.engine.policy.bundle import PolicyBundle
 from modelward.engine.verdicts.freshness import format_time
 from modelward.engine.verdicts.keys import generate_keypair
+from modelward.engine.verdicts.revocation import revocation_verdict
 from modelward.engine.verdicts.signed import SignedVerdict, Verdict, sign_verdict
 from modelward.engine.vetting.resource import new_vetting, vetting_name
 from modelward.engine.vetting.worker import TOOL
@@ -288,3 +289,19 @@ def test_a_sqlite_registry_without_a_verdict_yet_is_empty(
     api, config = FakeCluster(), controller_config()
     Revetter(api, publisher, config, ControllerMetrics(), clock=Clock()).tick([])
     assert api.vettings == {}
+
+
+def test_a_revoked_reference_is_never_vetted_again() -> None:
+    old = stored(5, age=timedelta(days=30), bundle="bundle-1").unverified_verdict()
+    assert old is not None
+    revocation = revocation_verdict(
+        old.reference,
+        reason="backdoor",
+        revoked_by="secops",
+        created_at=old.created_at,
+        expires_at=format_time(NOW + timedelta(days=3650)),
+        previous=old,
+    )
+    setup = make_setup([sign_verdict(revocation, KEY), stored(6, bundle="bundle-1")])
+    setup.tick()
+    assert setup.requested() == [reference(6)]

@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import shutil
 import ssl
 import subprocess
 import sys
@@ -22,7 +23,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -237,12 +238,19 @@ class Installed:
     api: client.ApiClient
     webhook: Webhook
     private_key: Path
+    replicas: list[Webhook] = field(default_factory=list)  # every process, ``webhook`` first
 
 
 @contextmanager
-def installed(cluster: Cluster, root: Path, extra: Sequence[str] = ()) -> Iterator[Installed]:
+def installed(
+    cluster: Cluster, root: Path, extra: Sequence[str] = (), *, replicas: int = 1
+) -> Iterator[Installed]:
     """Render the chart (TLS from a Secret, a fresh verdict key), install its CRDs, the KServe
-    CRD and the webhook configuration, and run the webhook with the rendered mounts."""
+    CRD and the webhook configuration, and run the webhook with the rendered mounts.
+
+    With ``replicas`` > 1, that many webhook processes run on copies of the mounts, each with
+    its own caches (as the Deployment's pods); the API server calls the first one.
+    """
     from modelward.engine.verdicts.keys import write_keypair
 
     private, public, _ = write_keypair(root / "signing")
@@ -259,11 +267,18 @@ def installed(cluster: Cluster, root: Path, extra: Sequence[str] = ()) -> Iterat
         apply_crd(api, crd)
     apply_crd(api, inference_service_crd())
     lay_out_mounts(docs, root / "mounts", ca)
-    webhook = start_webhook(root / "mounts", cluster, ca)
+    for index in range(1, replicas):
+        shutil.copytree(root / "mounts", root / f"mounts-{index}")
+    running: list[Webhook] = []
     try:
+        for index in range(replicas):
+            folder = root / ("mounts" if index == 0 else f"mounts-{index}")
+            running.append(start_webhook(folder, cluster, ca))
+        webhook = running[0]
         vwc = one(docs, "ValidatingWebhookConfiguration")
         apply_webhook_configuration(api, vwc, webhook.url + "/validate")
-        yield Installed(api, webhook, private)
+        yield Installed(api, webhook, private, running)
     finally:
-        webhook.stop()
+        for process in running:
+            process.stop()
         api.close()

@@ -86,6 +86,7 @@ deny contains lib.finding("verdict-denied", msg) if {
 	verdict.trusted == true
 	outcome := object.get(verdict, "outcome", null)
 	outcome != "allow"
+	outcome != "revoked" # admission/lifecycle says why (verdict-revoked)
 	msg := sprintf("%s was vetted with outcome %s (deny: %s)", [
 		resolved,
 		lib.text(outcome),

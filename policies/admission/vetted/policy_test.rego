@@ -71,3 +71,8 @@ test_unresolvable_references_are_left_to_the_reference_policy if {
 	doc := object.union(admitted(absent), {"admission": {"reference": {"reference": null, "unresolvable": "valueFrom"}}})
 	count(policy.deny) == 0 with input as doc with data.modelward.config as {}
 }
+
+test_revocations_are_left_to_the_lifecycle_policy if {
+	revoked := {"present": true, "trusted": true, "reason": "", "outcome": "revoked", "deny": ["verdict-revoked"]}
+	count(policy.deny) == 0 with input as admitted(revoked) with data.modelward.config as {}
+}
