@@ -1,0 +1,168 @@
+"""The analysis child: ``python -m modelward.engine.behaviour.runner`` (started by ``sandbox``).
+
+Reads one JSON request on stdin, confines itself (Landlock), checks the graph, loads the probes,
+opens an onnxruntime session and runs the analysis. Every event, and the one result, is a JSON
+line on the pipe that was stdout; what libraries print goes to stderr instead.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from dataclasses import asdict
+from importlib import import_module
+from pathlib import Path
+from typing import IO, Any, Final
+
+MAX_REQUEST: Final = 64 * 1024
+MEMORY_WORDS: Final = ("bad_alloc", "allocat", "out of memory", "memoryerror")
+
+
+class Events:
+    """JSON lines to the parent on a private copy of stdout."""
+
+    def __init__(self) -> None:
+        self._out: IO[str] = os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=1)
+        os.dup2(2, 1)  # anything else written to stdout lands on stderr
+        sys.stdout = sys.stderr
+
+    def send(self, event: str, **fields: Any) -> None:
+        self._out.write(json.dumps({"event": event, **fields}, default=str) + "\n")
+        self._out.flush()
+
+
+def main() -> int:
+    events = Events()
+    started = time.monotonic()
+    try:
+        request = json.loads(sys.stdin.read(MAX_REQUEST))
+        from modelward.engine.behaviour.confine import confine
+
+        events.send("confined", **confine(Path.cwd()))
+        outcome = analyse_request(request, events, started)
+    except MemoryError:
+        outcome = {"status": "error", "reason": "the analysis exceeded the sandbox memory limit"}
+    except Exception as exc:  # the parent gets a reason, never a traceback
+        outcome = {"status": "error", "reason": _reason(exc)}
+    events.send("result", **outcome)
+    return 0
+
+
+def analyse_request(request: dict[str, Any], events: Events, started: float) -> dict[str, Any]:
+    from modelward.engine.behaviour.graph import GraphRefused, GraphUnsupported, read_graph
+    from modelward.engine.behaviour.probes import ProbeError, read_probes
+
+    model = Path(request["model"])
+    events.send("stage", stage="checking the graph")
+    try:
+        info, raw = read_graph(model)
+    except GraphRefused as exc:
+        return {"status": "refused", "reason": str(exc)}
+    except GraphUnsupported as exc:
+        return {"status": "unsupported", "reason": str(exc)}
+    probes = None
+    if request.get("probes"):
+        events.send("stage", stage="reading the probe inputs")
+        try:
+            probes = read_probes(Path(request["probes"]), info.kind, info.dims)
+        except ProbeError as exc:
+            return {"status": "error", "reason": str(exc)}
+    try:
+        classifier = _classifier(raw, info, probes, int(request.get("threads", 2)), events)
+    except GraphUnsupported as exc:
+        return {"status": "unsupported", "reason": f"{model.name}: {exc}"}
+    deadline = started + float(request["budget_seconds"])
+    return _analyse(request, classifier, probes, deadline, events)
+
+
+def _classifier(raw: bytes, info: Any, probes: Any, threads: int, events: Events) -> Any:
+    from modelward.engine.behaviour.session import OnnxClassifier, make_session, session_labels
+
+    events.send("stage", stage="loading the model")
+    session = make_session(raw, threads)
+    shape = _shape(info, probes)
+    value_range = None
+    if probes is not None and probes.tensor is not None:
+        value_range = (float(probes.tensor.min()), float(probes.tensor.max()))
+    labels = session_labels(info, session)
+    classifier = OnnxClassifier(session, info, shape, value_range, labels)
+    if not labels and probes is not None:
+        labels = tuple(sorted(set(classifier.raw_labels(probes.batch()))))
+        classifier = OnnxClassifier(session, info, shape, value_range, labels)
+    if not labels:
+        from modelward.engine.behaviour.graph import GraphUnsupported
+
+        raise GraphUnsupported("the graph names no class labels (give probe inputs to learn them)")
+    events.send("stage", stage="querying the model")
+    classifier.probabilities(_sample(classifier, probes))
+    return classifier
+
+
+def _shape(info: Any, probes: Any) -> tuple[int, ...]:
+    from modelward.engine.behaviour.graph import GraphUnsupported
+
+    if None not in info.dims:
+        return tuple(info.dims)
+    if info.kind == "text":
+        return tuple(d or 1 for d in info.dims)
+    if probes is not None and probes.tensor is not None:
+        return tuple(int(d) for d in probes.tensor.shape[1:])
+    raise GraphUnsupported("the input shape is not fixed in the graph; give probe inputs")
+
+
+def _sample(classifier: Any, probes: Any) -> Any:
+    """A few probes, or one neutral sample: the first query, where a hostile graph shows."""
+    import numpy as np
+
+    if probes is not None:
+        return probes.batch()[:4]
+    if classifier.spec.kind == "text":
+        return ["a"]
+    return np.zeros((1, *classifier.spec.shape), dtype=classifier.spec.dtype)
+
+
+def _analyse(
+    request: dict[str, Any], classifier: Any, probes: Any, deadline: float, events: Events
+) -> dict[str, Any]:
+    module, _, name = str(request["analyse"]).partition(":")
+    sys.path[:0] = [str(p) for p in request.get("import_path") or []]
+    try:
+        analyse = getattr(import_module(module), name)
+    except (ImportError, AttributeError) as exc:
+        return {"status": "error", "reason": f"the backdoor analysis is not installed ({exc})"}
+    events.send("stage", stage="analysing")
+
+    def progress(*args: Any, **kwargs: Any) -> None:
+        fraction = next((a for a in args if isinstance(a, int | float)), None)
+        label = next((a for a in args if isinstance(a, str)), None)
+        events.send("progress", fraction=fraction, label=label)
+
+    result = analyse(
+        classifier,
+        probes.batch() if probes is not None else None,
+        budget_seconds=max(deadline - time.monotonic(), 1.0),
+        progress=progress,
+        seed=int(request.get("seed", 0)),
+    )
+    spec = classifier.spec
+    return {
+        "status": "ok",
+        "result": asdict(result),
+        "input": {"kind": spec.kind, "shape": list(spec.shape), "dtype": spec.dtype,
+                  "layout": spec.layout},
+        "labels": list(classifier.labels[:1000]),
+        "probes": None if probes is None else {"count": probes.count, "total": probes.total},
+    }  # fmt: skip
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0][:500] if str(exc).strip() else type(exc).__name__
+    if any(word in text.lower() for word in MEMORY_WORDS):
+        return f"the model exceeded the sandbox memory limit ({text})"
+    return f"{type(exc).__name__}: {text}"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
