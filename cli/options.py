@@ -6,12 +6,14 @@ import json
 import os
 from dataclasses import dataclass
 from enum import StrEnum
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from modelward.engine.collectors import BehaviourOptions, CollectOptions, SignatureOptions
+from modelward.engine.extras import MissingExtra
 from modelward.engine.policy.bundle import PolicyBundle
 from modelward.engine.resolvers.fetch import OFFLINE_ENV
 
@@ -162,6 +164,8 @@ def behaviour_options(bundle: PolicyBundle, flags: BehaviourFlags) -> BehaviourO
     wanted = flags.enabled or flags.probe_inputs is not None or settings.get("enabled") is True
     if not wanted:
         return None
+    if find_spec("onnxruntime") is None:  # located, not imported: it loads in the sandbox only
+        raise MissingExtra("behaviour", "--behaviour", "onnxruntime")
     budget = flags.budget_seconds or settings.get("budget_seconds") or DEFAULT_BEHAVIOUR_BUDGET
     try:
         seconds = float(budget)

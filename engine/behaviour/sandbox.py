@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 #: The analysis the child runs ("module:function"), and folders it may import it from.
 ANALYSE = "modelward.engine.behaviour.analyse:analyse"
@@ -49,8 +49,14 @@ class Limits:
     threads: int = 2
 
     @classmethod
-    def for_budget(cls, budget_seconds: float) -> Limits:
-        return cls(wall_seconds=budget_seconds, cpu_seconds=int(2 * budget_seconds) + 10)
+    def for_budget(cls, budget_seconds: float, model_bytes: int = 0) -> Limits:
+        """The limits for a budget; room for a few copies of a large model's weights."""
+        memory = max(cls.memory_bytes, 1024**3 + 4 * model_bytes)
+        return cls(
+            wall_seconds=budget_seconds,
+            cpu_seconds=int(2 * budget_seconds) + 10,
+            memory_bytes=memory,
+        )
 
 
 @dataclass
@@ -155,17 +161,20 @@ def _supervise(
                 child.stdin.close()
             except BrokenPipeError:
                 pass  # the child died at once; its exit status says why
-            timed_out = _read_events(child.stdout, deadline, outcome, progress)
+            stopped = _read_events(child.stdout, deadline, outcome, progress)
         finally:
             _kill_group(child)
     outcome.seconds = round(time.monotonic() - started, 3)
     if outcome.result is None:
-        outcome.reason = _why(child.returncode, timed_out, limits, outcome.stage, workdir)
+        outcome.reason = _why(child.returncode, stopped, limits, outcome.stage, workdir)
     return outcome
 
 
-def _read_events(pipe: Any, deadline: float, outcome: Outcome, progress: Progress) -> bool:
-    """Handle the child's lines until its result, EOF or the deadline (True when timed out)."""
+def _read_events(
+    pipe: Any, deadline: float, outcome: Outcome, progress: Progress
+) -> Literal["deadline", "flood"] | None:
+    """Handle the child's lines until its result or EOF; why it had to be stopped otherwise
+    (the deadline, or more output than a result needs)."""
     selector = selectors.DefaultSelector()
     selector.register(pipe, selectors.EVENT_READ)
     buffer, total = b"", 0
@@ -173,22 +182,22 @@ def _read_events(pipe: Any, deadline: float, outcome: Outcome, progress: Progres
         while outcome.result is None:
             left = deadline - time.monotonic()
             if left <= 0:
-                return True
+                return "deadline"
             if not selector.select(timeout=min(left, 0.5)):
                 continue
             chunk = os.read(pipe.fileno(), 65536)
-            if not chunk or total > MAX_OUTPUT:
-                return False
+            if not chunk:
+                return None
             total += len(chunk)
             buffer += chunk
             *lines, buffer = buffer.split(b"\n")
             for line in lines:
                 _event(line, outcome, progress)
-            if len(buffer) > MAX_LINE:
-                return False
+            if total > MAX_OUTPUT or len(buffer) > MAX_LINE:
+                return "flood"
     finally:
         selector.close()
-    return False
+    return None
 
 
 def _event(line: bytes, outcome: Outcome, progress: Progress) -> None:
@@ -220,11 +229,13 @@ def _kill_group(child: subprocess.Popen[bytes]) -> None:
     child.wait()
 
 
-def _why(returncode: int, timed_out: bool, limits: Limits, stage: str, workdir: Path) -> str:
+def _why(returncode: int, stopped: str | None, limits: Limits, stage: str, workdir: Path) -> str:
     """The reason a child gave no result, named by the limit it hit when that is known."""
-    if timed_out:
+    if stopped == "deadline":
         return f"stopped at the wall-clock limit ({limits.wall_seconds:g} s) while {stage}"
-    if returncode == -signal.SIGXCPU or returncode == -signal.SIGKILL:
+    if stopped == "flood":
+        return f"stopped: more than {MAX_OUTPUT} bytes of output while {stage}"
+    if returncode in (-signal.SIGXCPU, -signal.SIGKILL):  # soft, then hard RLIMIT_CPU
         return f"stopped at the CPU time limit ({limits.cpu_seconds} s) while {stage}"
     if returncode < 0:
         name = signal.Signals(-returncode).name

@@ -44,7 +44,7 @@ def analyse_file(
     """Run the sandboxed analysis of one ONNX file and turn its answer into facts."""
     from modelward.engine.behaviour.sandbox import Limits, run_analysis
 
-    limits = Limits.for_budget(options.budget_seconds)
+    limits = Limits.for_budget(options.budget_seconds, target.size)
     outcome = run_analysis(target.real, options.probe_inputs, limits, options.progress)
     sandbox = SandboxFacts(
         network=_network(outcome.isolation),

@@ -84,3 +84,16 @@ def escape(
 def _address(text: str) -> tuple[str, int]:
     host, _, port = text.rpartition(":")
     return host, int(port)
+
+
+def flood(
+    model: ProbedClassifier,
+    probes: Any,
+    *,
+    budget_seconds: float,
+    progress: Any = None,
+    seed: int = 0,
+) -> BackdoorResult:
+    """Report progress without end, in long lines: the parent must stop reading and kill it."""
+    while True:
+        progress(0.5, "x" * 10_000)

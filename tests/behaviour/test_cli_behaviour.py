@@ -143,3 +143,38 @@ def test_flags_are_listed_in_help(flag: str) -> None:
     for command in ("scan", "facts", "vet"):
         result = invoke(command, "--help")
         assert flag in result.output
+
+
+def test_missing_extra_is_named(models: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from modelward.cli import options
+    from modelward.engine.extras import MissingExtra
+
+    monkeypatch.setattr(options, "find_spec", lambda name: None)
+    result = invoke("scan", models / "digits.onnx", "--behaviour")
+    assert isinstance(result.exception, MissingExtra)
+    assert "pip install 'modelward[behaviour]'" in str(result.exception)
+
+
+def test_progress_bars_share_one_display() -> None:
+    from modelward.cli.progress import collect_progress
+
+    with collect_progress(100, True, enabled=True) as (hashed, analysed):
+        assert hashed is not None and analysed is not None
+        hashed(40)
+        analysed(None, "loading the model")
+        analysed(0.5, "trigger search")
+        analysed(7.0, "out of range is clamped")
+    with collect_progress(100, True, enabled=False) as bars:
+        assert bars == (None, None)
+
+
+def test_vet_signs_the_behaviour_facts(models: Path, tmp_path: Path, stand_in: str) -> None:
+    assert invoke("keys", "generate", "--out-dir", tmp_path).exit_code == 0
+    result = invoke(
+        "vet", models / "one_class.onnx", "--probe-inputs", models / "digits.npy",
+        "--signing-key", tmp_path / "verdict.key", "--format", "json",
+    )  # fmt: skip
+    assert result.exit_code == 1, result.output
+    report = json.loads(result.stdout)
+    assert report["facts"]["behaviour"]["backdoor"]["suspected_target"] == "0"
+    assert {f["id"] for f in report["decision"]["deny"]} == {"backdoor-suspected"}

@@ -138,3 +138,16 @@ def test_garbage_model_is_refused(tmp_path: Path, stand_in: str) -> None:
     result = result_of(analyse(model))
     assert result["status"] == "refused"
     assert str(result["reason"]).startswith("noise.onnx: not a readable ONNX model")
+
+
+def test_child_flooding_the_pipe_is_stopped(models: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from modelward.engine.behaviour import sandbox
+    from tests.behaviour.conftest import REPO
+
+    monkeypatch.setattr(sandbox, "ANALYSE", "tests.behaviour.sandbox_stand_in:flood")
+    monkeypatch.setattr(sandbox, "IMPORT_PATH", (str(REPO),))
+    outcome = analyse(models / "digits.onnx")
+    assert outcome.result is None
+    assert (
+        outcome.reason == f"stopped: more than {sandbox.MAX_OUTPUT} bytes of output while analysing"
+    )
