@@ -62,6 +62,7 @@ class GraphInfo:
     labels: tuple[str, ...]
     vocabulary: tuple[str, ...]
     weights: npt.NDArray[np.float64] | None
+    batch: int | None = None  # a batch size the graph fixes (exported with batch 1, say)
 
 
 def read_graph(path: Path, data: bytes | None = None) -> tuple[GraphInfo, bytes]:
@@ -141,6 +142,7 @@ def describe(model: ModelProto, name: str) -> GraphInfo:
         raise GraphUnsupported(f"{name}: the analysis needs one input; the graph has {len(inputs)}")
     kind, dtype, dims = _input_type(inputs[0].type, name)
     scores, zipmap, label = _outputs(graph, name)
+    shape = inputs[0].type.tensor_type.shape.dim
     return GraphInfo(
         input_name=inputs[0].name,
         kind=kind,
@@ -152,6 +154,7 @@ def describe(model: ModelProto, name: str) -> GraphInfo:
         labels=_labels(graph),
         vocabulary=_vocabulary(graph),
         weights=_weights(graph),
+        batch=shape[0].dim_value if shape and shape[0].dim_value > 0 else None,
     )
 
 

@@ -16,6 +16,13 @@ from importlib import import_module
 from pathlib import Path
 from typing import IO, Any, Final
 
+import numpy as np
+
+from modelward.engine.behaviour.confine import confine
+from modelward.engine.behaviour.graph import GraphInfo, GraphRefused, GraphUnsupported, read_graph
+from modelward.engine.behaviour.probes import ProbeError, Probes, read_probes
+from modelward.engine.behaviour.session import OnnxClassifier, make_session, session_labels
+
 MAX_REQUEST: Final = 64 * 1024
 MEMORY_WORDS: Final = ("bad_alloc", "allocat", "out of memory", "memoryerror")
 
@@ -38,8 +45,6 @@ def main() -> int:
     started = time.monotonic()
     try:
         request = json.loads(sys.stdin.read(MAX_REQUEST))
-        from modelward.engine.behaviour.confine import confine
-
         events.send("confined", **confine(Path.cwd()))
         outcome = analyse_request(request, events, started)
     except MemoryError:
@@ -51,9 +56,6 @@ def main() -> int:
 
 
 def analyse_request(request: dict[str, Any], events: Events, started: float) -> dict[str, Any]:
-    from modelward.engine.behaviour.graph import GraphRefused, GraphUnsupported, read_graph
-    from modelward.engine.behaviour.probes import ProbeError, read_probes
-
     model = Path(request["model"])
     events.send("stage", stage="checking the graph")
     try:
@@ -77,9 +79,11 @@ def analyse_request(request: dict[str, Any], events: Events, started: float) -> 
     return _analyse(request, classifier, probes, deadline, events)
 
 
-def _classifier(raw: bytes, info: Any, probes: Any, threads: int, events: Events) -> Any:
-    from modelward.engine.behaviour.session import OnnxClassifier, make_session, session_labels
-
+def _classifier(
+    raw: bytes, info: GraphInfo, probes: Probes | None, threads: int, events: Events
+) -> OnnxClassifier:
+    """The session over the graph, its labels known, and one query made: a hostile graph
+    (huge tensors, endless loops) shows here, before the analysis starts."""
     events.send("stage", stage="loading the model")
     session = make_session(raw, threads)
     shape = _shape(info, probes)
@@ -88,23 +92,23 @@ def _classifier(raw: bytes, info: Any, probes: Any, threads: int, events: Events
         value_range = (float(probes.tensor.min()), float(probes.tensor.max()))
     labels = session_labels(info, session)
     classifier = OnnxClassifier(session, info, shape, value_range, labels)
-    if not labels and probes is not None:
-        labels = tuple(sorted(set(classifier.raw_labels(probes.batch()))))
-        classifier = OnnxClassifier(session, info, shape, value_range, labels)
-    if not labels:
-        from modelward.engine.behaviour.graph import GraphUnsupported
-
-        raise GraphUnsupported("the graph names no class labels (give probe inputs to learn them)")
+    sample = _sample(classifier, probes)
     events.send("stage", stage="querying the model")
-    classifier.probabilities(_sample(classifier, probes))
+    if not labels and info.probabilities is not None and not info.zipmap:
+        width = classifier.score_width(sample)
+        labels = tuple(str(i) for i in range(max(width, 2)))
+    elif not labels and probes is not None:
+        labels = tuple(sorted(set(classifier.raw_labels(probes.batch()))))
+    if not labels:
+        raise GraphUnsupported("the graph names no class labels (give probe inputs to learn them)")
+    classifier = OnnxClassifier(session, info, shape, value_range, labels)
+    classifier.probabilities(sample)
     return classifier
 
 
-def _shape(info: Any, probes: Any) -> tuple[int, ...]:
-    from modelward.engine.behaviour.graph import GraphUnsupported
-
+def _shape(info: GraphInfo, probes: Probes | None) -> tuple[int, ...]:
     if None not in info.dims:
-        return tuple(info.dims)
+        return tuple(d or 0 for d in info.dims)
     if info.kind == "text":
         return tuple(d or 1 for d in info.dims)
     if probes is not None and probes.tensor is not None:
@@ -112,10 +116,8 @@ def _shape(info: Any, probes: Any) -> tuple[int, ...]:
     raise GraphUnsupported("the input shape is not fixed in the graph; give probe inputs")
 
 
-def _sample(classifier: Any, probes: Any) -> Any:
-    """A few probes, or one neutral sample: the first query, where a hostile graph shows."""
-    import numpy as np
-
+def _sample(classifier: OnnxClassifier, probes: Probes | None) -> Any:
+    """A few probes, or one neutral sample."""
     if probes is not None:
         return probes.batch()[:4]
     if classifier.spec.kind == "text":
@@ -124,7 +126,11 @@ def _sample(classifier: Any, probes: Any) -> Any:
 
 
 def _analyse(
-    request: dict[str, Any], classifier: Any, probes: Any, deadline: float, events: Events
+    request: dict[str, Any],
+    classifier: OnnxClassifier,
+    probes: Probes | None,
+    deadline: float,
+    events: Events,
 ) -> dict[str, Any]:
     module, _, name = str(request["analyse"]).partition(":")
     sys.path[:0] = [str(p) for p in request.get("import_path") or []]

@@ -67,21 +67,46 @@ class OnnxClassifier:
     def probabilities(
         self, batch: npt.NDArray[np.floating] | Sequence[str]
     ) -> npt.NDArray[np.float64]:
-        total = len(batch)
-        rows = [self._run(batch[start : start + BATCH]) for start in range(0, total, BATCH)]
+        total, size = len(batch), self._info.batch or BATCH
+        rows = [self._run(batch[start : start + size]) for start in range(0, total, size)]
         if not rows:
             return np.zeros((0, len(self.labels)), dtype=np.float64)
         return np.concatenate(rows)
+
+    def score_width(self, batch: npt.NDArray[np.generic] | Sequence[str]) -> int:
+        """Columns of the score tensor (to number the classes of a graph that names none)."""
+        assert self._info.probabilities is not None
+        fed = self._feed(self._padded(batch[:1]))
+        (out,) = self._session.run([self._info.probabilities], {self._info.input_name: fed})
+        return int(np.asarray(out).reshape(len(fed), -1).shape[1])
 
     def raw_labels(self, batch: npt.NDArray[np.generic] | Sequence[str]) -> list[str]:
         """The label output for ``batch`` (to learn the labels of a graph that names none)."""
         if self._info.label is None:
             return []
-        fed = self._feed(batch)
-        (out,) = self._session.run([self._info.label], {self._info.input_name: fed})
-        return [str(v) for v in np.asarray(out).reshape(-1)]
+        size = self._info.batch or max(len(batch), 1)
+        labels: list[str] = []
+        for start in range(0, len(batch), size):
+            chunk = batch[start : start + size]
+            fed = self._feed(self._padded(chunk))
+            (out,) = self._session.run([self._info.label], {self._info.input_name: fed})
+            labels += [str(v) for v in np.asarray(out).reshape(-1)][: len(chunk)]
+        return labels
+
+    def _padded(self, batch: Any) -> Any:
+        """``batch`` filled up to the batch size the graph fixes, by repeating its last sample."""
+        missing = (self._info.batch or len(batch)) - len(batch)
+        if missing <= 0:
+            return batch
+        if self.spec.kind == "text":
+            return [*batch, *[batch[-1]] * missing]
+        return np.concatenate([batch, np.repeat(batch[-1:], missing, axis=0)])
 
     def _run(self, batch: npt.NDArray[np.generic] | Sequence[str]) -> npt.NDArray[np.float64]:
+        wanted = len(batch)
+        return self._scores(self._padded(batch))[:wanted]
+
+    def _scores(self, batch: npt.NDArray[np.generic] | Sequence[str]) -> npt.NDArray[np.float64]:
         fed = self._feed(batch)
         found = self._session.run(self._outputs, {self._info.input_name: fed})
         named = dict(zip(self._outputs, found, strict=True))

@@ -183,3 +183,20 @@ def external_data(path: Path) -> Path:
     entry = weight.external_data.add()
     entry.key, entry.value = "location", "../../etc/passwd"
     return save(model, path)
+
+
+def fixed_batch_logits(path: Path) -> Path:
+    """Like a PyTorch export: an NCHW input fixed to batch 1, raw logits of symbolic width."""
+    rng = np.random.default_rng(0)
+    w = rng.normal(size=(64, 10)).astype(np.float32)
+    graph = helper.make_graph(
+        [
+            helper.make_node("Flatten", ["image"], ["flat"], axis=1),
+            helper.make_node("MatMul", ["flat", "w"], ["logits"]),
+        ],
+        "cnn_like",
+        [helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, 1, 8, 8])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", "classes"])],
+        [numpy_helper.from_array(w, "w")],
+    )
+    return save(helper.make_model(graph, opset_imports=OPSET), path)

@@ -10,6 +10,7 @@ import pytest
 
 from modelward.engine.behaviour import sandbox
 from modelward.engine.behaviour.sandbox import Limits, child_environment, run_analysis
+from tests.behaviour import sandbox_models
 from tests.behaviour.conftest import ESCAPE, REPO
 
 
@@ -82,3 +83,18 @@ def test_missing_analysis_module_is_an_error(models: Path, monkeypatch: pytest.M
     assert outcome.result is not None
     assert outcome.result["status"] == "error"
     assert str(outcome.result["reason"]).startswith("the backdoor analysis is not installed")
+
+
+def test_fixed_batch_image_model_with_unnamed_classes(
+    models: Path, tmp_path: Path, stand_in: str
+) -> None:
+    """Batch 1 fixed in the graph, logits of symbolic width: queried one sample at a time,
+    classes numbered from the score width, flat probes reshaped to the image."""
+    model = sandbox_models.fixed_batch_logits(tmp_path / "cnn.onnx")
+    outcome = run_analysis(model, models / "digits.npy", Limits.for_budget(30))
+    assert outcome.result is not None and outcome.result["status"] == "ok", outcome
+    assert outcome.result["input"] == {
+        "kind": "tensor", "shape": [1, 8, 8], "dtype": "float32", "layout": "chw",
+    }  # fmt: skip
+    assert outcome.result["labels"] == [str(i) for i in range(10)]
+    assert 0.0 < outcome.result["result"]["score"] < 1.0
