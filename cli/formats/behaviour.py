@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from typing import Any
 
 from modelward.engine.facts import BehaviourFacts
@@ -15,13 +16,13 @@ def behaviour_lines(behaviour: BehaviourFacts) -> list[str]:
     backdoor = behaviour.backdoor
     where = behaviour.file or "-"
     if backdoor.status != "ok" or backdoor.score is None:
-        return [f"behaviour  {where}: {backdoor.status}", f"  {backdoor.reason or 'no reason'}"]
+        return [f"behaviour  {where}: {backdoor.status}", *_wrapped(backdoor.reason or "-")]
     state = "complete" if backdoor.complete else "incomplete"
     probes = f"{behaviour.probes} probe input(s)" if behaviour.probes else "no probe inputs"
     lines = [f"behaviour  {where}: backdoor score {backdoor.score:.2f} ({state}, {probes})"]
     if backdoor.suspected_target is not None or backdoor.trigger is not None:
         target, trigger = backdoor.suspected_target or "-", backdoor.trigger or "-"
-        lines.append(f"  suspected target {target}, trigger {trigger}"[:100])
+        lines += _wrapped(f"suspected target {target}, trigger {trigger}")
     lines += [
         f"  {m.name[:40]:<40} score {m.score:.2f}  {m.seconds:6.1f} s"
         + ("" if m.complete else "  (cut short)")
@@ -34,6 +35,10 @@ def behaviour_lines(behaviour: BehaviourFacts) -> list[str]:
             f"{box.wall_seconds:g} s, {box.memory_bytes / 1024**3:.1f} GiB"
         )
     return lines
+
+
+def _wrapped(text: str) -> list[str]:
+    return textwrap.wrap(text, 100, initial_indent="  ", subsequent_indent="    ") or ["  -"]
 
 
 def behaviour_evidence(behaviour: BehaviourFacts) -> dict[str, Any]:

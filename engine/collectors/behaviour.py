@@ -60,18 +60,25 @@ def analyse_file(
     if outcome.result is None:
         reason = f"{target.path}: {outcome.reason}"
         return BehaviourFacts(**base, backdoor=_failed("error", reason))
+    named = (target.real.name, *([options.probe_inputs.name] if options.probe_inputs else []))
     try:
-        return BehaviourFacts(**base, **_facts(outcome.result))
+        return BehaviourFacts(**base, **_facts(outcome.result, target.path, named))
     except (ValidationError, TypeError, ValueError, KeyError) as exc:
         reason = f"{target.path}: the analysis sent back an invalid result ({_short(exc)})"
         return BehaviourFacts(**base, backdoor=_failed("error", reason))
 
 
-def _facts(result: dict[str, Any]) -> dict[str, Any]:
-    """The child's result line as BehaviourFacts fields (pydantic validates the values)."""
+def _facts(result: dict[str, Any], path: str, named: tuple[str, ...]) -> dict[str, Any]:
+    """The child's result line as BehaviourFacts fields (pydantic validates the values).
+
+    A reason that does not start with the file it is about (the model or the probe inputs)
+    is about the model, and says so.
+    """
     status = result.get("status")
     if status != "ok":
         reason = str(result.get("reason") or "no reason given")[:2000]
+        if not reason.startswith(tuple(f"{name}: " for name in named)):
+            reason = f"{path}: {reason}"
         return {"backdoor": _failed(status if isinstance(status, str) else "error", reason)}
     found = result["result"]
     backdoor = BackdoorFacts.model_validate({**found, "status": "ok", "reason": None})

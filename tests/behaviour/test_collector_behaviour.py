@@ -137,3 +137,21 @@ def test_invalid_child_result_is_an_error(
     assert facts.behaviour is not None and facts.behaviour.backdoor.status == "error"
     assert "sent back an invalid result" in str(facts.behaviour.backdoor.reason)
     assert outcome_ids(facts)[:2] == ("deny", {"backdoor-analysis-failed"})
+
+
+def test_a_runtime_failure_names_the_model(tmp_path: Path, stand_in: str) -> None:
+    facts = scan(sandbox_models.huge_allocation(tmp_path / "huge.onnx"))
+    assert facts.behaviour is not None and facts.behaviour.backdoor.status == "error"
+    assert str(facts.behaviour.backdoor.reason).startswith(
+        "huge.onnx: the model exceeded the sandbox memory limit"
+    )
+
+
+def test_a_probe_failure_names_the_probe_file(models: Path, tmp_path: Path, stand_in: str) -> None:
+    probes = tmp_path / "clean.npy"
+    probes.write_bytes(b"not an array")
+    facts = scan(models / "digits.onnx", probes)
+    assert facts.behaviour is not None
+    assert facts.behaviour.backdoor.reason == (
+        "clean.npy: not a .npy array (the model takes a tensor: give a .npy file of shape (N, 64))"
+    )
