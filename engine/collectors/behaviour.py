@@ -103,8 +103,10 @@ def _network(isolation: dict[str, Any]) -> Any:
 
 
 def _onnx_file(source: ModelSource, files: list[FileFacts]) -> SourceFile | str:
-    """The one ONNX file to analyse (by content), or why there is none to pick."""
-    onnx = {f.path for f in files if f.format == "onnx"}
+    """The one ONNX file to analyse (by content or by name: a runtime would try to load a
+    file named .onnx, so the analysis refuses it rather than passing over it), or why there is
+    none to pick."""
+    onnx = {f.path for f in files if "onnx" in (f.format, f.extension_format)}
     found = [f for f in source.files if f.path in onnx]
     if len(found) == 1:
         return found[0]

@@ -3,9 +3,11 @@ built-in policy takes on them (fail closed when the requested analysis could not
 
 from __future__ import annotations
 
+import io
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from modelward.engine.behaviour import sandbox
@@ -155,3 +157,39 @@ def test_a_probe_failure_names_the_probe_file(models: Path, tmp_path: Path, stan
     assert facts.behaviour.backdoor.reason == (
         "clean.npy: not a .npy array (the model takes a tensor: give a .npy file of shape (N, 64))"
     )
+
+
+HOSTILE = {
+    "custom-op-in-loop-body": lambda d: (sandbox_models.custom_op(d / "m.onnx", nested=True), None),
+    "external-data": lambda d: (sandbox_models.external_data(d / "m.onnx"), None),
+    "huge-tensor": lambda d: (sandbox_models.huge_allocation(d / "m.onnx"), None),
+    "garbage-graph": lambda d: (_write(d / "m.onnx", b"\x08" * 100), None),
+    "nan-probes": lambda d: (
+        sandbox_models.linear_softmax(d / "m.onnx"),
+        _write(d / "p.npy", _npy(np.full((2, 64), np.nan, np.float32))),
+    ),
+}
+
+
+def _write(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+def _npy(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, array)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE))
+def test_hostile_input_is_never_allowed_by_default(
+    tmp_path: Path, stand_in: str, case: str
+) -> None:
+    model, probes = HOSTILE[case](tmp_path)
+    facts = scan(model, probes)
+    assert facts.behaviour is not None
+    assert facts.behaviour.backdoor.status in ("refused", "error", "unsupported")
+    assert str(facts.behaviour.backdoor.reason).startswith(("m.onnx: ", "p.npy: "))
+    outcome, deny, _ = outcome_ids(facts)
+    assert outcome == "deny" and "backdoor-analysis-failed" in deny
