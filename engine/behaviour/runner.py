@@ -141,9 +141,8 @@ def _analyse(
     events.send("stage", stage="analysing")
 
     def progress(*args: Any, **kwargs: Any) -> None:
-        fraction = next((a for a in args if isinstance(a, int | float)), None)
-        label = next((a for a in args if isinstance(a, str)), None)
-        events.send("progress", fraction=fraction, label=label)
+        values = [*args, *kwargs.values()]
+        events.send("progress", fraction=_fraction(values), label=_label(values))
 
     result = analyse(
         classifier,
@@ -161,6 +160,18 @@ def _analyse(
         "labels": list(classifier.labels[:1000]),
         "probes": None if probes is None else {"count": probes.count, "total": probes.total},
     }  # fmt: skip
+
+
+def _fraction(values: list[Any]) -> float | None:
+    """A fraction done from a progress call: ``(0.4)``, ``(done, total)`` or with a label."""
+    numbers = [float(v) for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
+    if len(numbers) >= 2 and numbers[1] > 0:
+        return numbers[0] / numbers[1]
+    return numbers[0] if numbers else None
+
+
+def _label(values: list[Any]) -> str | None:
+    return next((v[:80] for v in values if isinstance(v, str)), None)
 
 
 def _reason(exc: BaseException) -> str:
