@@ -200,3 +200,20 @@ def fixed_batch_logits(path: Path) -> Path:
         [numpy_helper.from_array(w, "w")],
     )
     return save(helper.make_model(graph, opset_imports=OPSET), path)
+
+
+def label_only(path: Path) -> Path:
+    """A classifier that outputs only the predicted class (ArgMax), no scores."""
+    rng = np.random.default_rng(1)
+    w = rng.normal(size=(64, 4)).astype(np.float32)
+    graph = helper.make_graph(
+        [
+            helper.make_node("MatMul", ["x", "w"], ["logits"]),
+            helper.make_node("ArgMax", ["logits"], ["label"], axis=1, keepdims=0),
+        ],
+        "label_only",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 64])],
+        [helper.make_tensor_value_info("label", TensorProto.INT64, ["N"])],
+        [numpy_helper.from_array(w, "w")],
+    )
+    return save(helper.make_model(graph, opset_imports=OPSET), path)

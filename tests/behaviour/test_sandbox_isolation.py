@@ -1,5 +1,5 @@
 """The sandboxed child cannot write outside its temp dir, reach the network, run programs or
-see the parent's environment; and a normal analysis comes back through the pipe."""
+see the parent's environment; the isolation that applied is recorded."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import pytest
 
 from modelward.engine.behaviour import sandbox
 from modelward.engine.behaviour.sandbox import Limits, child_environment, run_analysis
-from tests.behaviour import sandbox_models
 from tests.behaviour.conftest import ESCAPE, REPO
 
 
@@ -58,43 +57,9 @@ def test_without_unshare_the_network_falls_back_to_landlock(
     assert outcome.isolation["tcp"] is True  # Landlock denies TCP bind/connect
 
 
-def test_progress_and_result_come_back(models: Path, stand_in: str) -> None:
-    seen: list[tuple[float | None, str]] = []
-    outcome = run_analysis(
-        models / "digits.onnx",
-        models / "digits.npy",
-        Limits.for_budget(30),
-        lambda fraction, label: seen.append((fraction, label)),
-    )
-    assert outcome.result is not None
-    assert outcome.result["status"] == "ok"
-    assert (0.5, "stand-in") in seen
-    assert (None, "loading the model") in seen
-    assert outcome.result["input"] == {
-        "kind": "tensor", "shape": [64], "dtype": "float32", "layout": "flat",
-    }  # fmt: skip
-    assert outcome.result["labels"] == [str(i) for i in range(10)]
-    assert outcome.result["probes"] == {"count": 300, "total": 300}
-
-
 def test_missing_analysis_module_is_an_error(models: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sandbox, "ANALYSE", "modelward.engine.behaviour.nowhere:analyse")
     outcome = run_analysis(models / "digits.onnx", None, Limits.for_budget(30))
     assert outcome.result is not None
     assert outcome.result["status"] == "error"
     assert str(outcome.result["reason"]).startswith("the backdoor analysis is not installed")
-
-
-def test_fixed_batch_image_model_with_unnamed_classes(
-    models: Path, tmp_path: Path, stand_in: str
-) -> None:
-    """Batch 1 fixed in the graph, logits of symbolic width: queried one sample at a time,
-    classes numbered from the score width, flat probes reshaped to the image."""
-    model = sandbox_models.fixed_batch_logits(tmp_path / "cnn.onnx")
-    outcome = run_analysis(model, models / "digits.npy", Limits.for_budget(30))
-    assert outcome.result is not None and outcome.result["status"] == "ok", outcome
-    assert outcome.result["input"] == {
-        "kind": "tensor", "shape": [1, 8, 8], "dtype": "float32", "layout": "chw",
-    }  # fmt: skip
-    assert outcome.result["labels"] == [str(i) for i in range(10)]
-    assert 0.0 < outcome.result["result"]["score"] < 1.0
