@@ -32,7 +32,7 @@ IMPORT_PATH: tuple[str, ...] = ()
 MAX_LINE: Final = 1024 * 1024
 MAX_OUTPUT: Final = 4 * 1024 * 1024
 #: Part of the wall-clock budget kept for starting the child and reporting its result.
-STARTUP_SECONDS: Final = 3.0
+STARTUP_SECONDS: Final = 5.0
 
 Progress = Callable[[float | None, str], None]
 

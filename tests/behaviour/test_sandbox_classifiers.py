@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from modelward.engine.behaviour.sandbox import Limits, run_analysis
+from modelward.engine.behaviour.sandbox import STARTUP_SECONDS, Limits, run_analysis
 from tests.behaviour import sandbox_models
 
 
@@ -25,6 +25,8 @@ def test_progress_and_result_come_back(models: Path, stand_in: str) -> None:
     }  # fmt: skip
     assert outcome.result["labels"] == [str(i) for i in range(10)]
     assert outcome.result["probes"] == {"count": 300, "total": 300}
+    budget = float(outcome.result["result"]["trigger"].split()[0].removeprefix("budget="))
+    assert 1 <= budget <= 30 - STARTUP_SECONDS  # the analysis gets what start-up leaves
 
 
 def test_fixed_batch_image_model_with_unnamed_classes(
