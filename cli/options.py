@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
 from enum import StrEnum
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from modelward.engine.collectors import CollectOptions, SignatureOptions
+from modelward.engine.collectors import BehaviourOptions, CollectOptions, SignatureOptions
+from modelward.engine.extras import MissingExtra
 from modelward.engine.policy.bundle import PolicyBundle
 from modelward.engine.resolvers.fetch import OFFLINE_ENV
 
@@ -112,6 +115,65 @@ VulnDbOpt = Annotated[
 ]
 
 
+BehaviourOpt = Annotated[
+    bool,
+    typer.Option(
+        "--behaviour",
+        help="Also query the model's ONNX classifier for backdoor evidence, in a sandboxed "
+        "process (also behaviour.enabled in the policy configuration).",
+    ),
+]
+ProbeInputsOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--probe-inputs",
+        exists=True,
+        dir_okay=False,
+        help="Clean inputs for --behaviour (implies it): a .npy array shaped like the model "
+        "input, or UTF-8 text with one sample per line for string-input models.",
+    ),
+]
+BehaviourBudgetOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--behaviour-budget",
+        min=5.0,
+        max=3600.0,
+        help="Wall-clock seconds the behaviour analysis may take (default: "
+        "behaviour.budget_seconds in the policy configuration, else 60).",
+    ),
+]
+#: The policy configuration key of the behaviour analysis settings.
+BEHAVIOUR_CONFIG = "behaviour"
+DEFAULT_BEHAVIOUR_BUDGET = 60.0
+
+
+@dataclass(frozen=True)
+class BehaviourFlags:
+    """What the command line says about the behaviour analysis."""
+
+    enabled: bool = False
+    probe_inputs: Path | None = None
+    budget_seconds: float | None = None
+
+
+def behaviour_options(bundle: PolicyBundle, flags: BehaviourFlags) -> BehaviourOptions | None:
+    """The analysis to run: asked for by a flag or by ``behaviour.enabled``; None otherwise."""
+    config = bundle.config.get(BEHAVIOUR_CONFIG)
+    settings = config if isinstance(config, dict) else {}
+    wanted = flags.enabled or flags.probe_inputs is not None or settings.get("enabled") is True
+    if not wanted:
+        return None
+    if find_spec("onnxruntime") is None:  # located, not imported: it loads in the sandbox only
+        raise MissingExtra("behaviour", "--behaviour", "onnxruntime")
+    budget = flags.budget_seconds or settings.get("budget_seconds") or DEFAULT_BEHAVIOUR_BUDGET
+    try:
+        seconds = float(budget)
+    except (TypeError, ValueError):
+        raise typer.BadParameter(f"behaviour.budget_seconds: not a number: {budget!r}") from None
+    return BehaviourOptions(probe_inputs=flags.probe_inputs, budget_seconds=seconds)
+
+
 def engine_name(engine: Engine, opa_url: str | None) -> str:
     """The engine to use: ``--opa-url`` implies ``--engine opa``."""
     return Engine.opa.value if opa_url else engine.value
@@ -143,6 +205,7 @@ def collect_options(
     signature: SignatureOptions,
     bom: Path | None,
     vuln_db: Path | None = None,
+    behaviour: BehaviourFlags | None = None,
 ) -> CollectOptions:
     return CollectOptions(
         signature=signature,
@@ -151,6 +214,7 @@ def collect_options(
         vuln_db=vuln_db,
         well_known_packages=_names(bundle, "well_known_packages"),
         dependency_allowlist=_names(bundle, "dependency_allowlist"),
+        behaviour=behaviour_options(bundle, behaviour or BehaviourFlags()),
     )
 
 

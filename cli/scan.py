@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated
 
 import typer
@@ -9,6 +10,9 @@ import typer
 from modelward.cli.exit import OUTCOME_EXIT
 from modelward.cli.formats import write_report
 from modelward.cli.options import (
+    BehaviourBudgetOpt,
+    BehaviourFlags,
+    BehaviourOpt,
     BomOpt,
     ChainOpt,
     DataOpt,
@@ -23,6 +27,7 @@ from modelward.cli.options import (
     OutputFormat,
     OutputOpt,
     PolicyOpt,
+    ProbeInputsOpt,
     QuietOpt,
     SignatureOpt,
     SummaryOpt,
@@ -35,7 +40,7 @@ from modelward.cli.options import (
     signature_options,
     write_output,
 )
-from modelward.cli.progress import download_progress, hashing_progress
+from modelward.cli.progress import collect_progress, download_progress
 from modelward.engine.collectors import CollectOptions
 from modelward.engine.facts import Facts
 from modelward.engine.pipeline import collect_facts, decide
@@ -66,12 +71,16 @@ def scan_command(
     quiet: QuietOpt = False,
     summary: SummaryOpt = False,
     offline: OfflineOpt = False,
+    behaviour: BehaviourOpt = False,
+    probe_inputs: ProbeInputsOpt = None,
+    behaviour_budget: BehaviourBudgetOpt = None,
 ) -> None:
     """Collect facts about MODEL, evaluate the policies; exit 0 allow, 1 deny, 2 error."""
     go_offline(offline)
     bundle = load_bundle(policy, data)
     sig = signature_options(signature, key, certificate_chain, identity, issuer, trust_root)
-    options = collect_options(bundle, sig, bom, vuln_db)
+    flags = BehaviourFlags(behaviour, probe_inputs, behaviour_budget)
+    options = collect_options(bundle, sig, bom, vuln_db, flags)
     evaluator = make_evaluator(engine_name(engine, opa_url), opa_url)
     try:
         facts = collect(model, options)
@@ -95,16 +104,23 @@ def facts_command(
     bom: BomOpt = None,
     vuln_db: VulnDbOpt = None,
     offline: OfflineOpt = False,
+    behaviour: BehaviourOpt = False,
+    probe_inputs: ProbeInputsOpt = None,
+    behaviour_budget: BehaviourBudgetOpt = None,
 ) -> None:
     """Print the facts document of MODEL as JSON (no policy evaluation)."""
     go_offline(offline)
     sig = signature_options(signature, key, certificate_chain, identity, issuer, trust_root)
-    options = collect_options(load_bundle(policy, None), sig, bom, vuln_db)
+    flags = BehaviourFlags(behaviour, probe_inputs, behaviour_budget)
+    options = collect_options(load_bundle(policy, None), sig, bom, vuln_db, flags)
     write_output(dump_json(collect(model, options).to_json_dict()), output)
 
 
 def collect(model: str, options: CollectOptions | None = None) -> Facts:
     with download_progress() as fetching:
         source = resolve(ModelRef.parse(model), progress=fetching)
-    with hashing_progress(sum(f.size for f in source.files)) as progress:
-        return collect_facts(source, progress=progress, options=options)
+    analysing = options is not None and options.behaviour is not None
+    with collect_progress(sum(f.size for f in source.files), analysing) as (hashed, analysed):
+        if options is not None and options.behaviour is not None and analysed is not None:
+            options = replace(options, behaviour=replace(options.behaviour, progress=analysed))
+        return collect_facts(source, progress=hashed, options=options)

@@ -14,6 +14,9 @@ from modelward.cli.attach import is_oci
 from modelward.cli.exit import EXIT_ERROR, OUTCOME_EXIT
 from modelward.cli.formats import RENDERERS
 from modelward.cli.options import (
+    BehaviourBudgetOpt,
+    BehaviourFlags,
+    BehaviourOpt,
     BomOpt,
     ChainOpt,
     DataOpt,
@@ -28,6 +31,7 @@ from modelward.cli.options import (
     OutputFormat,
     OutputOpt,
     PolicyOpt,
+    ProbeInputsOpt,
     SignatureOpt,
     TrustRootOpt,
     VulnDbOpt,
@@ -194,6 +198,9 @@ def vet_command(
     bom: BomOpt = None,
     vuln_db: VulnDbOpt = None,
     offline: OfflineOpt = False,
+    behaviour: BehaviourOpt = False,
+    probe_inputs: ProbeInputsOpt = None,
+    behaviour_budget: BehaviourBudgetOpt = None,
 ) -> None:
     """Scan MODEL, decide, sign the verdict and (with --publish) store it in the registry.
 
@@ -217,7 +224,7 @@ def vet_command(
         def prepare() -> Trusted:
             return _trusted(signing_key, publish, registry, policy, data, expires, scope)
 
-        setup = WorkerSetup(policy, data, offline)
+        setup = WorkerSetup(policy, data, offline, behaviour, behaviour_budget)
         workers = jobs or os.cpu_count() or 1
         evaluation = (engine_name(engine, opa_url), opa_url)
         raise typer.Exit(vet_list(from_file, workers, report, setup, prepare, evaluation))
@@ -229,7 +236,8 @@ def vet_command(
     sig = signature_options(signature, key, certificate_chain, identity, issuer, trust_root)
     evaluator = make_evaluator(engine_name(engine, opa_url), opa_url)
     try:
-        facts = collect(model, collect_options(bundle, sig, bom, vuln_db))
+        flags = BehaviourFlags(behaviour, probe_inputs, behaviour_budget)
+        facts = collect(model, collect_options(bundle, sig, bom, vuln_db, flags))
         decision = decide(facts, bundle, evaluator)
     finally:
         close_evaluator(evaluator)

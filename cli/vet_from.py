@@ -61,11 +61,18 @@ class WorkerSetup:
     policy: Path | None
     data: Path | None
     offline: bool
+    behaviour: bool = False  # --behaviour: every model without probe inputs
+    behaviour_budget: float | None = None
 
 
 def start_worker(setup: WorkerSetup) -> Callable[[str], str]:
     """Load the bundle once; return the handler that vets one reference into its result line."""
-    from modelward.cli.options import collect_options, go_offline, signature_options
+    from modelward.cli.options import (
+        BehaviourFlags,
+        collect_options,
+        go_offline,
+        signature_options,
+    )
     from modelward.engine.policy.bundle import load_bundle
     from modelward.engine.policy.evaluators.embedded import EmbeddedEvaluator
     from modelward.engine.vetting.result import encode_result
@@ -73,7 +80,9 @@ def start_worker(setup: WorkerSetup) -> Callable[[str], str]:
 
     go_offline(setup.offline)
     bundle = load_bundle(setup.policy, setup.data)
-    options = collect_options(bundle, signature_options(None, None, None, None, None, None), None)
+    flags = BehaviourFlags(setup.behaviour, None, setup.behaviour_budget)
+    sig = signature_options(None, None, None, None, None, None)
+    options = collect_options(bundle, sig, None, None, flags)
     evaluator = EmbeddedEvaluator()
     return lambda reference: encode_result(vet_reference(reference, options, bundle, evaluator))
 

@@ -44,7 +44,7 @@ ONE_MODEL_OPTIONS = {
     "signature": "--signature", "key": "--key", "certificate_chain": "--certificate-chain",
     "identity": "--identity", "issuer": "--issuer", "trust_root": "--trust-root", "bom": "--bom",
     "reference": "--reference", "to_oci": "--to-oci", "output": "--output",
-    "output_format": "--format",
+    "output_format": "--format", "probe_inputs": "--probe-inputs",
 }  # fmt: skip
 LIST_OPTIONS = {"jobs": "--jobs", "report": "--report"}
 

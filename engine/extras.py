@@ -35,6 +35,7 @@ EXTRA_OF_MODULE: Final[dict[str, str]] = {
     "zstandard": "oci",
     "boto3": "s3",
     "botocore": "s3",
+    "onnxruntime": "behaviour",
 }
 
 

@@ -318,6 +318,72 @@ class OriginFacts(_Model):
     objects: list[OriginObject] = []
 
 
+class BackdoorMethodFacts(_Model):
+    """One family of backdoor evidence."""
+
+    name: str = Field(max_length=200)
+    score: float = Field(ge=0.0, le=1.0)
+    seconds: float = Field(ge=0.0)
+    suspected_target: str | None = Field(None, max_length=1000)
+    trigger: str | None = Field(None, max_length=4000)
+    complete: bool = True
+    note: str | None = Field(None, max_length=4000)
+
+
+class BackdoorFacts(_Model):
+    """The combined backdoor evidence, or why there is none (``status`` other than ok)."""
+
+    status: Literal["ok", "error", "refused", "unsupported"] = Field(
+        description="ok: the analysis ran; refused: the graph must not be run (non-standard "
+        "ops, external data, size limits); unsupported: not a classifier it can query; "
+        "error: it failed (bad probe inputs, a sandbox limit hit, a crash)"
+    )
+    score: float | None = Field(None, ge=0.0, le=1.0, description="0 clean .. 1 backdoored")
+    suspected_target: str | None = Field(None, max_length=1000)
+    trigger: str | None = Field(None, max_length=4000)
+    methods: list[BackdoorMethodFacts] = Field([], max_length=64)
+    complete: bool = Field(description="False when a method was skipped, cut short or failed")
+    reason: str | None = Field(None, description="Why the analysis did not run or finish")
+    note: str | None = Field(None, max_length=4000)
+
+
+class BehaviourInputFacts(_Model):
+    """The classifier's input as the analysis saw it (per sample, batch dimension left out)."""
+
+    kind: Literal["tensor", "text"]
+    shape: list[int] = Field([], max_length=8)
+    dtype: str = Field(max_length=20)
+    layout: Literal["chw", "hwc", "flat"] | None = None
+
+
+class SandboxFacts(_Model):
+    """The isolation and limits the analysis ran under."""
+
+    network: Literal["namespace", "landlock", "none"] = Field(
+        description="namespace: a new network namespace (no interfaces); landlock: TCP "
+        "bind/connect denied; none: not isolated"
+    )
+    filesystem: Literal["landlock", "none"] = Field(
+        description="landlock: writes only under a fresh temp dir, no exec"
+    )
+    wall_seconds: float
+    cpu_seconds: int
+    memory_bytes: int
+
+
+class BehaviourFacts(_Model):
+    """Behavioural evidence from querying an ONNX classifier (opt-in: ``--behaviour``)."""
+
+    file: str | None = Field(None, description="The ONNX file analysed, relative to the root")
+    probe_inputs: str | None = Field(None, description="The probe input file given, if any")
+    probes: int = Field(0, description="Probe samples used (0: only methods needing none ran)")
+    input: BehaviourInputFacts | None = None
+    labels: int = Field(0, description="Number of classes")
+    backdoor: BackdoorFacts
+    sandbox: SandboxFacts | None = None
+    seconds: float = 0.0
+
+
 class CollectorStatus(_Model):
     status: Literal["ok", "error", "skipped"]
     seconds: float = 0.0
@@ -348,10 +414,16 @@ class Facts(_Model):
     card: CardFacts | None = None
     code: CodeFacts | None = None
     dependencies: DependenciesFacts | None = None
+    behaviour: BehaviourFacts | None = Field(
+        None, description="Present only when the behaviour analysis was requested"
+    )
     collection: Collection
 
     def to_json_dict(self) -> dict[str, Any]:
-        return self.model_dump(mode="json", by_alias=True)
+        document = self.model_dump(mode="json", by_alias=True)
+        if document.get("behaviour") is None:  # absent unless the analysis was requested
+            document.pop("behaviour", None)
+        return document
 
 
 def facts_json_schema() -> dict[str, Any]:

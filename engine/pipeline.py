@@ -47,7 +47,7 @@ DEFAULT_COLLECTORS: tuple[Callable[[], Collector], ...] = (
     DependenciesCollector,
 )
 #: Sections that map one to one onto a field of the facts document.
-PROVENANCE_SECTIONS = ("signature", "publisher", "card", "bom", "code", "dependencies")
+PROVENANCE_SECTIONS = ("signature", "publisher", "card", "bom", "code", "dependencies", "behaviour")
 
 
 def collect_facts(
@@ -67,7 +67,7 @@ def collect_facts(
     if progress is not None:
         ctx.progress = progress
     statuses: dict[str, CollectorStatus] = {}
-    for make in collectors:
+    for make in (*collectors, *_requested(ctx.options)):
         collector = make()
         statuses[collector.name] = _run(collector, source, ctx)
     return _assemble(
@@ -79,6 +79,15 @@ def collect_facts(
             collectors=statuses,
         ),
     )
+
+
+def _requested(options: CollectOptions) -> tuple[Callable[[], Collector], ...]:
+    """Opt-in collectors, imported only when asked for (the behaviour analysis)."""
+    if options.behaviour is None:
+        return ()
+    from modelward.engine.collectors.behaviour import BehaviourCollector
+
+    return (BehaviourCollector,)
 
 
 def _as_ref(ref: str | ModelRef) -> ModelRef:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from modelward.cli.formats.behaviour import BEHAVIOUR_RULE_PREFIX, behaviour_evidence
 from modelward.cli.formats.table import unreported
 from modelward.engine import __version__
 from modelward.engine.decision import Decision, PolicyFinding
@@ -123,8 +124,11 @@ def _policy_result(
         },
     )
     scan = by_msg.get(f.msg)  # the scan finding this result restates, if any
+    behaviour = facts.behaviour if f.id.startswith(BEHAVIOUR_RULE_PREFIX) else None
     if scan is not None and scan.file:
         physical = _physical(scan, artifacts)
+    elif behaviour is not None and behaviour.file:
+        physical = {"artifactLocation": artifacts.location(behaviour.file, None)}
     else:
         target = facts.files[0].path if len(facts.files) == 1 else "."
         physical = {"artifactLocation": artifacts.location(target, None)}
@@ -138,4 +142,6 @@ def _policy_result(
         result["properties"] = {"finding": scan.id, "severity": scan.severity}
         if scan.member:
             result["properties"] |= {"file": scan.file, "member": scan.member}
+    if behaviour is not None:
+        result["properties"] = {"behaviour": behaviour_evidence(behaviour)}
     return result

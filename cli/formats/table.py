@@ -10,6 +10,7 @@ from __future__ import annotations
 import textwrap
 from collections.abc import Iterable
 
+from modelward.cli.formats.behaviour import behaviour_lines
 from modelward.cli.formats.style import Style
 from modelward.cli.formats.summary import SEVERITIES, decision_line, summary_line
 from modelward.engine.decision import Decision, PolicyFinding
@@ -31,6 +32,8 @@ def render_table(facts: Facts, decision: Decision, *, colour: bool = False) -> s
     if not facts.scan.complete:
         text = "scan incomplete: " + (", ".join(facts.scan.unanalysed) or "see findings")
         lines += ["", *_wrap(text, "  ")]
+    if facts.behaviour is not None:
+        lines += ["", *behaviour_lines(facts.behaviour)]
     for kind, findings in (("deny", decision.deny), ("warn", decision.warn)):
         for group in _groups(findings):
             lines += ["", *_group_lines(kind, group, style)]

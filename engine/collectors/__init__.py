@@ -36,6 +36,15 @@ class SignatureOptions:
 
 
 @dataclass(frozen=True)
+class BehaviourOptions:
+    """The opt-in behaviour analysis (``--behaviour``): probe inputs, time budget, progress."""
+
+    probe_inputs: Path | None = None
+    budget_seconds: float = 60.0
+    progress: Callable[[float | None, str], None] | None = None
+
+
+@dataclass(frozen=True)
 class CollectOptions:
     signature: SignatureOptions = field(default_factory=SignatureOptions)
     bom: Path | None = None  # an ML-BOM given on the command line
@@ -43,6 +52,7 @@ class CollectOptions:
     vuln_db: Path | None = None  # offline OSV database (a directory of JSON files or a zip)
     well_known_packages: tuple[str, ...] = ()  # policy config: more names to guard
     dependency_allowlist: tuple[str, ...] = ()  # policy config: never reported as confusable
+    behaviour: BehaviourOptions | None = None  # None: the behaviour analysis is not run
 
 
 @dataclass
