@@ -1,7 +1,8 @@
 """Read an ONNX classifier's graph without running it: op domains, input, outputs, vocabulary.
 
 Parsing uses the ``onnx`` protobuf classes only. A graph with an op outside the standard domains
-(in the main graph, a subgraph or a local function), with external data, or beyond the size
+(in the main graph, a subgraph or a local function) that is neither one of onnxruntime's own
+pure-computation ops nor a local function of the model, with external data, or beyond the size
 limits is refused (``GraphRefused``): onnxruntime never sees it.
 """
 
@@ -20,6 +21,25 @@ if TYPE_CHECKING:
     from onnx import AttributeProto, GraphProto, ModelProto, NodeProto, TypeProto
 
 STANDARD_DOMAINS: Final = frozenset({"", "ai.onnx", "ai.onnx.ml"})
+#: Ops outside the standard domains that onnxruntime itself implements as pure computation and
+#: that converters emit (skl2onnx text pipelines tokenize with com.microsoft Tokenizer; the
+#: onnxruntime optimizer fuses into the others). Any other op, e.g. one a custom-op library
+#: would supply as native code, is refused.
+BUILTIN_EXTENSION_OPS: Final = {
+    "com.microsoft": frozenset(
+        {
+            "Tokenizer",
+            "FusedMatMul",
+            "FusedGemm",
+            "FusedConv",
+            "Gelu",
+            "FastGelu",
+            "BiasGelu",
+            "QuickGelu",
+            "SkipLayerNormalization",
+        }
+    ),
+}
 MAX_MODEL_BYTES: Final = 512 * 1024 * 1024
 MAX_NODES: Final = 200_000
 MAX_DEPTH: Final = 16
@@ -89,32 +109,44 @@ def _read_bounded(path: Path) -> bytes:
 
 
 def check_graph(model: ModelProto, name: str) -> None:
-    """Refuse non-standard domains, external data and oversized or over-deep graphs."""
-    custom = sorted({o.domain for o in model.opset_import if o.domain not in STANDARD_DOMAINS})
+    """Refuse ops outside the standard domains (other than onnxruntime's own pure-computation
+    ops and the model's local functions, whose bodies are checked too), external data and
+    oversized or over-deep graphs."""
+    local = {(f.domain, f.name) for f in model.functions}
+    known = STANDARD_DOMAINS | BUILTIN_EXTENSION_OPS.keys() | {domain for domain, _ in local}
+    custom = sorted({o.domain for o in model.opset_import if o.domain not in known})
     if custom:
         raise GraphRefused(f"{name}: imports non-standard operator domains: {', '.join(custom)}")
     counter = [0]
-    _check_nodes(model.graph.node, name, counter, 0)
+    _check_nodes(model.graph.node, name, counter, 0, local)
     _check_initializers(model.graph, name)
     for function in model.functions:
-        _check_nodes(function.node, name, counter, 0)
+        _check_nodes(function.node, name, counter, 0, local)
 
 
-def _check_nodes(nodes: Any, name: str, counter: list[int], depth: int) -> None:
+def _check_nodes(
+    nodes: Any, name: str, counter: list[int], depth: int, local: set[tuple[str, str]]
+) -> None:
     if depth > MAX_DEPTH:
         raise GraphRefused(f"{name}: subgraphs nested deeper than {MAX_DEPTH}")
     for node in nodes:
         counter[0] += 1
         if counter[0] > MAX_NODES:
             raise GraphRefused(f"{name}: more than {MAX_NODES} nodes")
-        if node.domain not in STANDARD_DOMAINS:
+        if not _allowed(node, local):
             raise GraphRefused(
                 f"{name}: node {node.name or node.op_type!r} uses op {node.op_type} of the "
                 f"non-standard domain {node.domain!r}"
             )
         for graph in _subgraphs(node):
             _check_initializers(graph, name)
-            _check_nodes(graph.node, name, counter, depth + 1)
+            _check_nodes(graph.node, name, counter, depth + 1, local)
+
+
+def _allowed(node: NodeProto, local: set[tuple[str, str]]) -> bool:
+    if node.domain in STANDARD_DOMAINS or (node.domain, node.op_type) in local:
+        return True
+    return node.op_type in BUILTIN_EXTENSION_OPS.get(node.domain, frozenset())
 
 
 def _subgraphs(node: NodeProto) -> list[GraphProto]:

@@ -20,11 +20,15 @@ if TYPE_CHECKING:
     import onnxruntime
 
 BATCH: Final = 64
+#: The locale onnxruntime's StringNormalizer assumes when a graph names none.
+DEFAULT_LOCALE: Final = "en_US.UTF-8"
+FALLBACK_LOCALES: Final = ("C.UTF-8", "C")
 
 
 def make_session(model: bytes, threads: int) -> onnxruntime.InferenceSession:
     import onnxruntime
 
+    model = with_installed_locales(model)
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
@@ -181,3 +185,62 @@ def session_labels(info: GraphInfo, session: onnxruntime.InferenceSession) -> tu
         if isinstance(width, int) and width > 0:
             return tuple(str(i) for i in range(max(width, 2)))
     return ()
+
+
+def with_installed_locales(model: bytes) -> bytes:
+    """``model`` with each case-changing StringNormalizer's locale replaced by an installed one
+    when its own (en_US.UTF-8 unless named) is missing here: onnxruntime refuses to load the
+    graph otherwise (scikit-learn text pipelines lower-case this way). Case folding under
+    C.UTF-8 differs only for a few non-ASCII letters."""
+    if b"StringNormalizer" not in model:
+        return model
+    from onnx import ModelProto, helper
+
+    proto = ModelProto()
+    proto.ParseFromString(model)
+    changed = False
+    for node in _all_nodes(proto):
+        if node.op_type != "StringNormalizer":
+            continue
+        attributes = {a.name: a for a in node.attribute}
+        action = attributes.get("case_change_action")
+        if action is None or action.s in (b"", b"NONE"):
+            continue
+        named = attributes["locale"].s.decode() if "locale" in attributes else DEFAULT_LOCALE
+        if _installed(named):
+            continue
+        usable = next((name for name in FALLBACK_LOCALES if _installed(name)), "C")
+        kept = [a for a in node.attribute if a.name != "locale"]
+        del node.attribute[:]
+        node.attribute.extend([*kept, helper.make_attribute("locale", usable)])
+        changed = True
+    return proto.SerializeToString() if changed else model
+
+
+def _all_nodes(proto: Any) -> list[Any]:
+    nodes: list[Any] = []
+    graphs = [proto.graph]
+    while graphs:
+        graph = graphs.pop()
+        for node in graph.node:
+            nodes.append(node)
+            for attribute in node.attribute:
+                if attribute.HasField("g"):
+                    graphs.append(attribute.g)
+                graphs.extend(attribute.graphs)
+    for function in proto.functions:
+        nodes.extend(function.node)
+    return nodes
+
+
+def _installed(name: str) -> bool:
+    import locale
+
+    saved = locale.setlocale(locale.LC_CTYPE)
+    try:
+        locale.setlocale(locale.LC_CTYPE, name)
+    except locale.Error:
+        return False
+    finally:
+        locale.setlocale(locale.LC_CTYPE, saved)
+    return True

@@ -35,7 +35,8 @@ def logistic_digits(path: Path, *, zipmap: bool = True) -> Path:
 
 
 def tfidf_text(path: Path) -> Path:
-    """A TF-IDF + LogisticRegression pipeline over strings (TfIdfVectorizer in the graph)."""
+    """A TF-IDF + LogisticRegression pipeline over strings, exactly as skl2onnx writes it
+    (com.microsoft Tokenizer, a lower-casing StringNormalizer naming no locale)."""
     from skl2onnx import to_onnx
     from skl2onnx.common.data_types import StringTensorType
     from sklearn.feature_extraction.text import TfidfVectorizer
@@ -46,27 +47,7 @@ def tfidf_text(path: Path) -> Path:
     labels = [1, 1, 0, 0, 1, 0]
     pipe = make_pipeline(TfidfVectorizer(), LogisticRegression()).fit(texts, labels)
     model = to_onnx(pipe, initial_types=[("text", StringTensorType([None, 1]))], target_opset=17)
-    return save(_standard_tokenizer(model), path)
-
-
-def _standard_tokenizer(model: onnx.ModelProto) -> onnx.ModelProto:
-    """skl2onnx tokenizes with com.microsoft.Tokenizer: use the standard StringSplit instead
-    (and skip the lower-casing StringNormalizer, which needs the en_US locale installed)."""
-    nodes = list(model.graph.node)
-    for i, node in enumerate(nodes):
-        if node.op_type == "Tokenizer":
-            split = helper.make_node(
-                "StringSplit", [node.input[0]], [node.output[0], "token_counts"], delimiter=" "
-            )
-            nodes[i] = split
-        elif node.op_type == "StringNormalizer":  # needs the en_US locale on the host
-            nodes[i] = helper.make_node("Identity", [node.input[0]], [node.output[0]])
-    model.graph.ClearField("node")
-    model.graph.node.extend(nodes)
-    kept = [o for o in model.opset_import if o.domain not in ("", "com.microsoft")]
-    model.ClearField("opset_import")
-    model.opset_import.extend([helper.make_opsetid("", 20), *kept])
-    return model
+    return save(model, path)
 
 
 def linear_softmax(path: Path, bias: list[float] | None = None) -> Path:

@@ -64,6 +64,29 @@ def test_custom_domain_in_a_local_function_is_refused(tmp_path: Path) -> None:
         read_graph(tmp_path / "f.onnx", model.SerializeToString())
 
 
+def test_an_unknown_op_of_onnxruntimes_own_domain_is_refused(tmp_path: Path) -> None:
+    model = onnx.load_from_string(sandbox_models.linear_softmax(tmp_path / "m.onnx").read_bytes())
+    model.graph.node.insert(0, helper.make_node("Shell", ["x"], ["unused"], domain="com.microsoft"))
+    model.opset_import.append(helper.make_opsetid("com.microsoft", 1))
+    with pytest.raises(GraphRefused, match=r"op Shell of the non-standard domain 'com\.microsoft'"):
+        read_graph(tmp_path / "f.onnx", model.SerializeToString())
+
+
+def test_skl2onnx_text_pipelines_and_local_functions_are_read(tmp_path: Path) -> None:
+    info, _ = read_graph(sandbox_models.tfidf_text(tmp_path / "text.onnx"))
+    assert info.kind == "text" and "movie" in info.vocabulary
+    model = onnx.load_from_string(sandbox_models.linear_softmax(tmp_path / "m.onnx").read_bytes())
+    body = [helper.make_node("Relu", ["a"], ["b"])]
+    opset = [helper.make_opsetid("", 17)]
+    model.functions.append(helper.make_function("pkg.local", "Act", ["a"], ["b"], body, opset))
+    model.opset_import.append(helper.make_opsetid("pkg.local", 1))
+    softmax = model.graph.node[-1]
+    model.graph.node.insert(len(model.graph.node) - 1, helper.make_node(
+        "Act", [softmax.input[0]], ["activated"], domain="pkg.local"))  # fmt: skip
+    softmax.input[0] = "activated"
+    read_graph(tmp_path / "f.onnx", model.SerializeToString())
+
+
 def test_two_inputs_are_unsupported(tmp_path: Path) -> None:
     graph = helper.make_graph(
         [helper.make_node("Add", ["a", "b"], ["y"])],

@@ -64,3 +64,29 @@ def test_label_only_classifier_without_probes_is_unsupported(tmp_path: Path, sta
         "status": "unsupported",
         "reason": "labels.onnx: the graph names no class labels (give probe inputs to learn them)",
     }
+
+
+def test_a_skl2onnx_text_pipeline_runs_whatever_locales_the_host_has(models: Path) -> None:
+    """skl2onnx lower-cases with a StringNormalizer naming no locale (onnxruntime then needs
+    en_US.UTF-8); the session swaps in an installed locale when that one is missing."""
+    import onnx
+
+    from modelward.engine.behaviour.graph import read_graph
+    from modelward.engine.behaviour.session import (
+        _installed,
+        make_session,
+        with_installed_locales,
+    )
+
+    info, raw = read_graph(models / "reviews.onnx")
+    normalizers = [
+        n for n in onnx.load_from_string(with_installed_locales(raw)).graph.node
+        if n.op_type == "StringNormalizer"
+    ]  # fmt: skip
+    assert normalizers
+    for node in normalizers:
+        named = {a.name: a.s.decode() for a in node.attribute}.get("locale", "en_US.UTF-8")
+        assert _installed(named)
+    session = make_session(raw, 1)
+    scores = session.run(None, {info.input_name: [["GREAT movie"], ["awful FILM"]]})[1]
+    assert scores[0][1] > 0.5 > scores[1][1]  # lower-cased: the upper-case words still count
