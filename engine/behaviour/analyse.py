@@ -89,7 +89,7 @@ def _method_result(
     labels: Sequence[str], name: str, found: Evidence, seconds: float
 ) -> MethodResult:
     applicable = found.target is not None
-    score = calibrate(name, found.statistic) if applicable else 0.0
+    score = calibrate(name, found.statistic, found.extra) if applicable else 0.0
     return MethodResult(
         name=name,
         score=round(score, 4),
@@ -97,7 +97,7 @@ def _method_result(
         suspected_target=_label(labels, found.target),
         trigger=found.trigger,
         complete=found.complete,
-        note=f"statistic {found.statistic:.3f}" + (f"; {found.note}" if found.note else ""),
+        note=_describe(found),
     )
 
 
@@ -124,3 +124,9 @@ def _result(
         complete=complete,
         note=note,
     )
+
+
+def _describe(found: Evidence) -> str:
+    stats = [f"statistic {found.statistic:.3f}"]
+    stats += [f"{key} {value:.3f}" for key, value in found.extra.items()]
+    return "; ".join([*stats, *([found.note] if found.note else [])])

@@ -25,18 +25,24 @@ class Calibration:
         return 1.0 / (1.0 + math.exp(-max(min(z, 50.0), -50.0)))
 
 
+# Keyed by method, or "method:statistic" for a method's extra statistics.
 CALIBRATIONS: dict[str, Calibration] = {
-    "patch-inversion": Calibration(center=3.0, width=0.5),
-    "blend-inversion": Calibration(center=3.3, width=0.4),
+    "patch-inversion": Calibration(center=3.5, width=0.5),
+    "patch-inversion:gap": Calibration(center=0.45, width=0.1),
+    "blend-inversion": Calibration(center=5.0, width=0.7),
     "token-inversion": Calibration(center=0.35, width=0.05),
-    "random-triggers": Calibration(center=5.0, width=0.7),
+    "random-triggers": Calibration(center=0.65, width=0.08),
     "weight-outliers": Calibration(center=0.4, width=0.1),
 }
 
 
-def calibrate(method: str, statistic: float) -> float:
-    """The method's statistic as a calibrated 0..1 score."""
-    return CALIBRATIONS[method](statistic)
+def calibrate(method: str, statistic: float, extra: dict[str, float] | None = None) -> float:
+    """The method's statistics as one calibrated 0..1 score (the largest of them)."""
+    scores = [CALIBRATIONS[method](statistic)]
+    for key, value in (extra or {}).items():
+        if f"{method}:{key}" in CALIBRATIONS:
+            scores.append(CALIBRATIONS[f"{method}:{key}"](value))
+    return max(scores)
 
 
 def combine(scores: dict[str, float]) -> tuple[float, str | None]:

@@ -69,8 +69,9 @@ def _pattern(ctx: Context, view: ImageView, x: FloatArray, cls: int) -> FloatArr
 
 
 def _min_alpha(ctx: Context, view: ImageView, x: FloatArray, values: FloatArray, cls: int) -> float:
-    if _flip(ctx, view, _blend(view, x, values, 1.0), cls) < FLIP:
-        return 2.0
+    full = _flip(ctx, view, _blend(view, x, values, 1.0), cls)
+    if full < FLIP:  # never reached: rank unreachable classes by how close they came
+        return 1.0 + (FLIP - full)
     lo, hi = 0.0, 1.0
     for _ in range(BISECTIONS):
         mid = (lo + hi) / 2
@@ -101,9 +102,12 @@ def run(ctx: Context, probes: FloatArray) -> Evidence:
         except BudgetExhausted:
             complete = False
             break
-    searched = np.flatnonzero(~np.isnan(alphas))
+    # Only classes a blend can reach are comparable: a pure pattern (alpha 1) lands in one class
+    # for every probe, so unreachable classes say nothing about how cheap the others are.
+    searched = np.flatnonzero(alphas <= 1.0)
     if len(searched) < 3:
-        return Evidence(0.0, None, None, complete=False, note="too few classes searched")
+        note = "fewer than 3 classes reachable by blending"
+        return Evidence(0.0, None, None, complete=complete, note=note)
     statistic, index = low_anomaly(alphas[searched])
     target = int(searched[index])
     trigger = None

@@ -52,16 +52,23 @@ class Evidence:
     trigger: str | None
     complete: bool = True
     note: str | None = None
+    extra: dict[str, float] = field(default_factory=dict)
 
 
 def low_anomaly(costs: FloatArray) -> tuple[float, int]:
     """Neural-Cleanse anomaly index of the cheapest class: (median - min) / (1.4826 * MAD).
 
-    Costs are compared on a log scale; the MAD is floored at 0.25 (a 28% cost difference) so
+    Costs are compared on a log scale; the MAD is floored at 0.1 (a 10% cost difference) so
     that ties and coarse outputs (votes of a few trees or neighbours) cannot make it explode.
     """
     logs = np.log(np.maximum(costs, 1e-6))
     median = float(np.median(logs))
     mad = 1.4826 * float(np.median(np.abs(logs - median)))
     low = int(np.argmin(logs))
-    return (median - float(logs[low])) / max(mad, 0.25), low
+    return (median - float(logs[low])) / max(mad, 0.1), low
+
+
+def isolation_gap(costs: FloatArray) -> float:
+    """log(second-cheapest / cheapest cost): how far the cheapest class stands from the next."""
+    ordered = np.sort(np.maximum(costs, 1e-6))
+    return float(np.log(ordered[1] / ordered[0])) if len(ordered) > 1 else 0.0

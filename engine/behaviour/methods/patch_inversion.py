@@ -3,8 +3,9 @@
 A greedy, gradient-free search shared across all probes (a universal patch): each step keeps the
 block and extreme value that most raise the class's mean log-probability. A class's cost is the
 area above its curve of mean probability over MAX_BLOCKS steps (small = reached fast and
-confidently). A backdoor target is the class anomalously cheap to reach; the statistic is the
-median-absolute-deviation anomaly index of the per-class costs.
+confidently). A backdoor target is the class anomalously cheap to reach: the statistic is the
+median-absolute-deviation anomaly index of the per-class costs, and `gap` (extra) how far the
+cheapest class stands from the next one.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from modelward.engine.behaviour.methods.common import (
     Context,
     Evidence,
     FloatArray,
+    isolation_gap,
     low_anomaly,
 )
 from modelward.engine.behaviour.methods.images import ImageView
@@ -88,4 +90,5 @@ def run(ctx: Context, probes: FloatArray) -> Evidence:
         view.describe_blocks([b for b, _ in chosen], [v for _, v in chosen]) if chosen else None
     )
     note = "costs " + " ".join(f"{c:.1f}" for c in costs)
-    return Evidence(statistic, target, trigger, complete=complete, note=note)
+    extra = {"gap": isolation_gap(done)}
+    return Evidence(statistic, target, trigger, complete=complete, note=note, extra=extra)

@@ -3,7 +3,8 @@
 No search at all, so it is independent of the inversion methods. A backdoored model tends to
 route perturbed inputs to its target (the trigger is a shortcut any strong, input-agnostic change
 can partly excite); a clean model spreads such flips over its natural confusions. The statistic is
-the anomaly index of the classes' shares of all flipped predictions.
+the largest class's share of all flipped predictions, rescaled so that 0 is an even spread over
+the classes and 1 is every flip landing in one class.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from modelward.engine.behaviour.methods.common import (
     Context,
     Evidence,
     FloatArray,
-    low_anomaly,
 )
 from modelward.engine.behaviour.methods.images import ImageView
 
@@ -60,7 +60,8 @@ def run(ctx: Context, probes: FloatArray) -> Evidence:
     if counts.sum() == 0:
         return Evidence(0.0, None, None, complete=complete, note="no perturbation changed a label")
     shares = (counts + 1) / (counts.sum() + n_classes)
-    statistic, target = low_anomaly(1.0 / shares)
+    target = int(np.argmax(shares))
+    statistic = float((shares[target] - 1 / n_classes) / (1 - 1 / n_classes))
     note = "flip shares " + " ".join(f"{s:.2f}" for s in shares)
     trigger = f"random perturbations send {shares[target]:.0%} of flips here"
     return Evidence(statistic, target, trigger, complete=complete, note=note)
