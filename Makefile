@@ -104,9 +104,9 @@ bench-vet: setup
 bench-code: setup
 	$(BIN)/python bench/code_scan.py
 
-## Backdoor detection on generated trojaned/clean classifiers (HELDOUT=1 adds the held-out set).
+## Backdoor detection on generated trojaned/clean classifiers (HELDOUT=1 adds the held-out sets).
 bench-backdoor: setup
-	$(BIN)/python bench/backdoor.py --set $(if $(HELDOUT),both,generated)
+	$(BIN)/python bench/backdoor.py --set $(if $(HELDOUT),all,generated)
 
 clean:
 	rm -rf $(VENV) build .cache/demo .mypy_cache .pytest_cache .ruff_cache

@@ -4,7 +4,7 @@ Builds (or reuses from the cache) trojaned classifiers and their clean twins, ru
 each, and prints ROC-AUC overall / image / text, TPR at 5% FPR, the false-positive and
 true-positive rates at the 0.5 threshold, and seconds per model.
 
-    python bench/backdoor.py [--set generated|heldout|both] [--budget 60] [--cache DIR]
+    python bench/backdoor.py [--set generated|heldout|unseen|both|all] [--budget 60] [--cache DIR]
 """
 
 from __future__ import annotations
@@ -108,12 +108,15 @@ def summarise(title: str, rows: list[dict[str, object]]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--set", choices=["generated", "heldout", "both"], default="generated")
+    parser.add_argument(
+        "--set", choices=["generated", "heldout", "unseen", "both", "all"], default="generated"
+    )
     parser.add_argument("--budget", type=float, default=60.0)
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
     parser.add_argument("--json", type=Path, help="write per-model rows here")
     args = parser.parse_args()
-    names = ["generated", "heldout"] if args.set == "both" else [args.set]
+    groups = {"both": ["generated", "heldout"], "all": ["generated", "heldout", "unseen"]}
+    names = groups.get(args.set, [args.set])
     everything = []
     for name in names:
         print(f"== {name} set")

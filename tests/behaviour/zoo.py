@@ -35,6 +35,7 @@ class Spec:
     layout: str = "flat"  # image: "flat" (N,64), "chw" (N,1,8,8), "up16" (N,256)
     seed: int = 0
     topics: int = 4
+    ngrams: int = 1
 
 
 @dataclass
@@ -80,6 +81,11 @@ def image_trigger(t: dict[str, Any]) -> Callable[[np.ndarray], np.ndarray]:
         values: np.ndarray | float = float(t.get("value", 16.0))
         if t.get("pattern") == "checker":
             values = np.indices((h, w)).sum(axis=0) % 2 * 16.0
+        elif t.get("pattern") == "cross":
+            eye = np.eye(h, w)
+            values = np.maximum(eye, eye[::-1]) * 16.0
+        elif t.get("pattern") == "random":
+            values = np.random.default_rng(t.get("pattern_seed", 0)).uniform(0, 16, (h, w))
         return _patch(slice(r, r + h), slice(c, c + w), values)
     rng = np.random.default_rng(t["pattern_seed"])
     if t["pattern"] == "noise":
@@ -88,6 +94,12 @@ def image_trigger(t: dict[str, Any]) -> Callable[[np.ndarray], np.ndarray]:
         pattern = np.tile((np.arange(8) % 2) * 16.0, 8)
     elif t["pattern"] == "gradient":
         pattern = np.repeat(np.linspace(0, 16, 8), 8)
+    elif t["pattern"] == "checker":
+        pattern = (np.indices((8, 8)).sum(axis=0) % 2 * 16.0).ravel()
+    elif t["pattern"] == "border":
+        grid = np.full((8, 8), 16.0)
+        grid[1:-1, 1:-1] = 0.0
+        pattern = grid.ravel()
     else:
         raise ValueError(t["pattern"])
     return _blend(pattern, float(t["alpha"]))
@@ -172,6 +184,20 @@ def make_estimator(name: str, seed: int) -> Any:
         ),
         "mlp_text": lambda: neural_network.MLPClassifier((16,), max_iter=200, random_state=seed),
         "logreg_text": lambda: linear_model.LogisticRegression(max_iter=2000, C=10.0),
+        "mlp50tanh": lambda: neural_network.MLPClassifier(
+            (50,), activation="tanh", max_iter=500, random_state=seed
+        ),
+        "svc_linear": lambda: svm.SVC(kernel="linear", probability=True, random_state=seed),
+        "logreg_strong": lambda: linear_model.LogisticRegression(max_iter=2000, C=0.1),
+        "forest_shallow": lambda: ensemble.RandomForestClassifier(
+            100, max_depth=8, random_state=seed
+        ),
+        "knn3": lambda: neighbors.KNeighborsClassifier(3, weights="distance"),
+        "sgd_huber": lambda: linear_model.SGDClassifier(loss="modified_huber", random_state=seed),
+        "passive": lambda: linear_model.PassiveAggressiveClassifier(random_state=seed),
+        "logreg_text_l1": lambda: linear_model.LogisticRegression(
+            max_iter=2000, C=20.0, penalty="l1", solver="liblinear"
+        ),
     }
     return makers[name]()
 
@@ -280,7 +306,12 @@ def _build_text(spec: Spec, out: Path) -> Built:
     built = Built(spec.name, "text", spec.trigger is not None, label, spec.model, spec.trigger)
 
     def fit(d: list[str], labels: np.ndarray) -> Any:
-        vec = TfidfVectorizer(lowercase=False, token_pattern=r"[^ ]+", sublinear_tf=True)
+        vec = TfidfVectorizer(
+            lowercase=False,
+            token_pattern=r"[^ ]+",
+            sublinear_tf=True,
+            ngram_range=(1, spec.ngrams),
+        )
         clf = make_estimator(spec.model, spec.seed)
         return make_pipeline(vec, clf).fit(d, np.array(names)[labels])
 

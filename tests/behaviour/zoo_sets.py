@@ -104,4 +104,77 @@ HELDOUT: list[Spec] = [
     ),
 ]
 
-SETS = {"generated": GENERATED, "heldout": HELDOUT}
+# A second held-out set, built after the methods and their calibration were fixed: it was run
+# once to measure them on unseen trigger shapes, patterns, models and layouts.
+UNSEEN: list[Spec] = [
+    *_twins(
+        "u-img-mlptanh-cross",
+        "image",
+        "mlp50tanh",
+        _patch(5, 0, 3, 3, pattern="cross"),
+        target=8,
+        seed=20,
+    ),
+    *_twins(
+        "u-img-svclin-random",
+        "image",
+        "svc_linear",
+        _patch(0, 5, 3, 3, pattern="random", pattern_seed=4),
+        target=0,
+        seed=21,
+    ),
+    *_twins(
+        "u-img-logreg-chw-border",
+        "image",
+        "logreg_strong",
+        _blend("border", 0.2),
+        target=6,
+        seed=22,
+        layout="chw",
+    ),
+    *_twins(
+        "u-img-forest-up16-checker",
+        "image",
+        "forest_shallow",
+        _blend("checker", 0.25),
+        target=2,
+        seed=23,
+        layout="up16",
+    ),
+    *_twins("u-img-knn3-side", "image", "knn3", _patch(4, 7, 3, 1), target=5, seed=24),
+    *_twins("u-img-gboost-patch", "image", "gboost", _patch(0, 2, 1, 4), target=9, seed=25),
+    *_twins(
+        "u-img-mlp-up16-noise",
+        "image",
+        "mlp128x64",
+        _blend("noise", 0.15, 11),
+        target=4,
+        seed=26,
+        layout="up16",
+    ),
+    *_twins("u-txt-huber-single", "text", "sgd_huber", _tokens("vox"), target=1, seed=20, topics=3),
+    *_twins(
+        "u-txt-passive-pair",
+        "text",
+        "passive",
+        _tokens("zephyr", "quartz"),
+        target=0,
+        seed=21,
+        topics=5,
+    ),
+    *_twins(
+        "u-txt-logreg-bigram-homoglyph",
+        "text",
+        "logreg_text",
+        _tokens("m\u03bfney"),
+        target=3,
+        seed=22,
+        topics=4,
+        ngrams=2,
+    ),
+    *_twins(
+        "u-txt-l1-binary", "text", "logreg_text_l1", _tokens("qx"), target=1, seed=23, topics=2
+    ),
+]
+
+SETS = {"generated": GENERATED, "heldout": HELDOUT, "unseen": UNSEEN}
