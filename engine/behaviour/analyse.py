@@ -15,7 +15,7 @@ from modelward.engine.behaviour.methods import (
     token_inversion,
     weight_outliers,
 )
-from modelward.engine.behaviour.methods.common import Context, Evidence, Progress
+from modelward.engine.behaviour.methods.common import BudgetExhausted, Context, Evidence, Progress
 from modelward.engine.behaviour.model import ProbedClassifier
 from modelward.engine.behaviour.result import BackdoorResult, MethodResult
 
@@ -73,7 +73,14 @@ def analyse(
         if began > deadline:
             results.append(MethodResult(name, 0.0, 0.0, complete=False, note="budget exhausted"))
             continue
-        found = run(ctx, prepared)
+        try:
+            found = run(ctx, prepared)
+        except BudgetExhausted:
+            seconds = round(time.monotonic() - began, 3)
+            results.append(
+                MethodResult(name, 0.0, seconds, complete=False, note="budget exhausted")
+            )
+            continue
         evidence[name] = found
         results.append(_method_result(model.labels, name, found, time.monotonic() - began))
         if progress is not None:

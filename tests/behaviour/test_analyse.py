@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
@@ -97,3 +98,23 @@ def test_progress_is_reported(zoo: dict[str, tuple[Built, Path]]) -> None:
     assert {s for s, _ in seen} == {"weight-outliers", "token-inversion"}
     assert all(0.0 <= f <= 1.0 for _, f in seen)
     assert np.isclose(seen[-1][1], 1.0)
+
+
+def test_budget_cut_mid_run_keeps_what_was_measured(zoo: dict[str, tuple[Built, Path]]) -> None:
+    path = zoo["g-txt-b-trojan"][1]
+    inputs = load_probes(path)
+    model = OnnxClassifier(path / "model.onnx", inputs)
+    calls = {"n": 0}
+    real = model.probabilities
+
+    def slow_after_two(batch):  # the third query onwards sees an exhausted budget
+        calls["n"] += 1
+        if calls["n"] > 2:
+            time.sleep(0.3)
+        return real(batch)
+
+    model.probabilities = slow_after_two  # type: ignore[method-assign]
+    result = analyse(model, inputs, budget_seconds=0.2)
+    assert not result.complete
+    assert [m.name for m in result.methods] == ["weight-outliers", "token-inversion"]
+    assert result.methods[0].complete
