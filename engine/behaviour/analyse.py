@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -19,7 +20,7 @@ from modelward.engine.behaviour.methods.common import BudgetExhausted, Context, 
 from modelward.engine.behaviour.model import ProbedClassifier
 from modelward.engine.behaviour.result import BackdoorResult, MethodResult
 
-Method = Callable[[Context, object], Evidence]
+Method = Callable[[Context, Any], Evidence]
 Probes = np.ndarray | list[str] | None
 
 
@@ -29,14 +30,14 @@ def _plan(model: ProbedClassifier, probes: Probes) -> tuple[list[tuple[str, Meth
     if probes is None or len(probes) == 0:
         return plan, "no probe inputs: only methods that need none ran"
     if model.spec.kind == "text":
-        plan.append((token_inversion.NAME, token_inversion.run))  # type: ignore[arg-type]
+        plan.append((token_inversion.NAME, token_inversion.run))
         return plan, None
     if model.spec.image is None:
         return plan, "input is not image-like: no trigger inversion for it"
     plan += [
-        (blend_inversion.NAME, blend_inversion.run),  # type: ignore[list-item]
-        (patch_inversion.NAME, patch_inversion.run),  # type: ignore[list-item]
-        (random_triggers.NAME, random_triggers.run),  # type: ignore[list-item]
+        (blend_inversion.NAME, blend_inversion.run),
+        (patch_inversion.NAME, patch_inversion.run),
+        (random_triggers.NAME, random_triggers.run),
     ]
     return plan, None
 
