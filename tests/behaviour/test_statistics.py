@@ -47,3 +47,23 @@ def test_binary_weight_vector_becomes_two_class_rows() -> None:
     rows = class_rows(np.array([[1.0, -2.0, 3.0, 0.0]]), 2)
     assert rows is not None and rows.shape == (2, 4)
     assert class_rows(np.ones((7, 5)), 3) is None
+
+
+def test_image_view_round_trips_every_layout() -> None:
+    from modelward.engine.behaviour.methods.images import ImageView
+    from modelward.engine.behaviour.model import InputSpec
+
+    rng = np.random.default_rng(0)
+    cases = [
+        (InputSpec("tensor", (64,), "float32", (1, 8, 8), "flat", (0.0, 16.0)), (5, 64)),
+        (InputSpec("tensor", (1, 8, 8), "float32", (1, 8, 8), "chw", (0.0, 16.0)), (5, 1, 8, 8)),
+        (InputSpec("tensor", (16, 16, 3), "float32", (3, 16, 16), "hwc", None), (5, 16, 16, 3)),
+    ]
+    for spec, shape in cases:
+        batch = rng.random(shape)
+        view = ImageView.of(spec, batch)
+        chw = view.to_chw(batch)
+        assert chw.shape[1:] == spec.image
+        assert np.array_equal(view.from_chw(chw), batch)
+        assert view.rows <= 8 and view.cols <= 8
+        assert view.block_map(np.ones(view.blocks)).shape == spec.image
