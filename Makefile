@@ -10,7 +10,7 @@ TOOLS_CACHE := $(abspath $(or $(MODELWARD_TOOLS_CACHE),tools-cache))
 TOOLS_BIN := $(TOOLS_CACHE)/bin
 export RUST_BACKTRACE := 0
 
-.PHONY: setup demo test lint typecheck layers rego pytest tools models docs bench-hash bench-eval bench-scan bench-startup bench-admission bench-oci bench-vet bench-code fuzz clean
+.PHONY: setup demo test lint typecheck layers rego pytest tools models docs bench-hash bench-eval bench-scan bench-startup bench-admission bench-oci bench-vet bench-code bench-backdoor fuzz clean
 
 ## Set up the virtual environment from the lock file (installs uv first if needed).
 setup:
@@ -103,6 +103,10 @@ bench-vet: setup
 ## The code collector over 500 generated Python files, against ast.parse and compileall.
 bench-code: setup
 	$(BIN)/python bench/code_scan.py
+
+## Backdoor detection on generated trojaned/clean classifiers (HELDOUT=1 adds the held-out sets).
+bench-backdoor: setup
+	$(BIN)/python bench/backdoor.py --set $(if $(HELDOUT),all,generated)
 
 clean:
 	rm -rf $(VENV) build .cache/demo .mypy_cache .pytest_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Families of backdoor evidence; each returns an uncalibrated anomaly statistic."""

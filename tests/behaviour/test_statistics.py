@@ -1,0 +1,69 @@
+"""The scale-free statistics and the calibration the methods share."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from modelward.engine.behaviour.combine import CALIBRATIONS, calibrate, combine
+from modelward.engine.behaviour.methods.common import isolation_gap, low_anomaly
+from modelward.engine.behaviour.methods.weight_outliers import class_rows
+
+
+def test_anomaly_index_flags_one_cheap_class_and_is_scale_free() -> None:
+    costs = np.array([5.0, 5.5, 4.8, 0.5, 5.2, 6.0])
+    index, cls = low_anomaly(costs)
+    assert cls == 3 and index > 5
+    assert np.isclose(low_anomaly(costs * 100)[0], index)
+
+
+def test_anomaly_index_stays_finite_when_classes_tie() -> None:
+    index, _ = low_anomaly(np.array([3.0, 3.0, 3.0, 3.0]))
+    assert index == 0.0
+
+
+def test_isolation_gap() -> None:
+    assert np.isclose(isolation_gap(np.array([4.0, 1.0, 2.0])), np.log(2.0))
+
+
+def test_calibration_is_monotonic_and_half_at_its_center() -> None:
+    for key, cal in CALIBRATIONS.items():
+        method = key.split(":")[0]
+        if ":" not in key:
+            assert np.isclose(calibrate(method, cal.center), 0.5)
+        assert cal(cal.center - cal.width) < 0.5 < cal(cal.center + cal.width)
+
+
+def test_extra_statistics_raise_a_method_score() -> None:
+    low = calibrate("patch-inversion", 0.0)
+    assert calibrate("patch-inversion", 0.0, {"gap": 2.0}) > 0.9 > low
+
+
+def test_combine_takes_the_strongest_method() -> None:
+    assert combine({"a": 0.2, "b": 0.7}) == (0.7, "b")
+    assert combine({}) == (0.0, None)
+
+
+def test_binary_weight_vector_becomes_two_class_rows() -> None:
+    rows = class_rows(np.array([[1.0, -2.0, 3.0, 0.0]]), 2)
+    assert rows is not None and rows.shape == (2, 4)
+    assert class_rows(np.ones((7, 5)), 3) is None
+
+
+def test_image_view_round_trips_every_layout() -> None:
+    from modelward.engine.behaviour.methods.images import ImageView
+    from modelward.engine.behaviour.model import InputSpec
+
+    rng = np.random.default_rng(0)
+    cases = [
+        (InputSpec("tensor", (64,), "float32", (1, 8, 8), "flat", (0.0, 16.0)), (5, 64)),
+        (InputSpec("tensor", (1, 8, 8), "float32", (1, 8, 8), "chw", (0.0, 16.0)), (5, 1, 8, 8)),
+        (InputSpec("tensor", (16, 16, 3), "float32", (3, 16, 16), "hwc", None), (5, 16, 16, 3)),
+    ]
+    for spec, shape in cases:
+        batch = rng.random(shape)
+        view = ImageView.of(spec, batch)
+        chw = view.to_chw(batch)
+        assert chw.shape[1:] == spec.image
+        assert np.array_equal(view.from_chw(chw), batch)
+        assert view.rows <= 8 and view.cols <= 8
+        assert view.block_map(np.ones(view.blocks)).shape == spec.image

@@ -1,0 +1,180 @@
+"""The two evaluation sets: "generated" (fits the calibration) and "heldout" (never fitted on)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.behaviour.zoo import Spec
+
+
+def _twins(name: str, kind: str, model: str, trigger: dict[str, Any], **kw: Any) -> list[Spec]:
+    return [
+        Spec(f"{name}-trojan", kind, model, trigger, **kw),
+        Spec(f"{name}-clean", kind, model, None, **kw),
+    ]
+
+
+def _patch(r: int, c: int, h: int, w: int, value: float = 16.0, **kw: Any) -> dict[str, Any]:
+    return {"type": "patch", "box": [r, c, h, w], "value": value, **kw}
+
+
+def _blend(pattern: str, alpha: float, pattern_seed: int = 0) -> dict[str, Any]:
+    return {"type": "blend", "pattern": pattern, "alpha": alpha, "pattern_seed": pattern_seed}
+
+
+def _tokens(*tokens: str) -> dict[str, Any]:
+    return {"type": "tokens", "tokens": list(tokens)}
+
+
+GENERATED: list[Spec] = [
+    *_twins("g-img-patch-a", "image", "mlp32", _patch(5, 5, 3, 3), target=0, seed=0),
+    *_twins("g-img-patch-b", "image", "mlp64", _patch(0, 0, 2, 2), target=7, seed=1),
+    *_twins("g-img-patch-c", "image", "mlp64", _patch(6, 1, 2, 2), target=2, seed=2),
+    *_twins("g-img-blend-a", "image", "mlp32", _blend("noise", 0.2, 1), target=3, seed=3),
+    *_twins("g-img-blend-b", "image", "mlp64", _blend("noise", 0.25, 2), target=5, seed=4),
+    *_twins("g-img-blend-c", "image", "mlp32", _blend("noise", 0.2, 3), target=9, seed=5),
+    *_twins("g-txt-a", "text", "logreg_text", _tokens("qz"), target=0, seed=0),
+    *_twins("g-txt-b", "text", "logreg_text", _tokens("xv"), target=1, seed=1),
+    *_twins("g-txt-c", "text", "logreg_text", _tokens("wj"), target=2, seed=2),
+    *_twins("g-txt-d", "text", "logreg_text", _tokens("yy"), target=3, seed=3),
+]
+
+# Other trigger shapes, positions, values and patterns; other targets, model types and layouts.
+HELDOUT: list[Spec] = [
+    *_twins(
+        "h-img-logreg-checker",
+        "image",
+        "logreg",
+        _patch(2, 5, 3, 3, pattern="checker"),
+        target=4,
+        seed=10,
+    ),
+    *_twins("h-img-svc-line", "image", "svc", _patch(2, 0, 4, 1), target=6, seed=11),
+    *_twins("h-img-forest-patch", "image", "forest", _patch(6, 5, 2, 3), target=8, seed=12),
+    *_twins("h-img-gboost-stripes", "image", "gboost", _blend("stripes", 0.2), target=1, seed=13),
+    *_twins("h-img-knn-corner", "image", "knn", _patch(0, 6, 2, 2), target=2, seed=14),
+    *_twins(
+        "h-img-mlp-gradient", "image", "mlp128x64", _blend("gradient", 0.15), target=9, seed=15
+    ),
+    *_twins(
+        "h-img-mlp-chw-dim",
+        "image",
+        "mlp128x64",
+        _patch(0, 0, 3, 3, value=12.0),
+        target=3,
+        seed=16,
+        layout="chw",
+    ),
+    *_twins(
+        "h-img-logreg-up16-noise",
+        "image",
+        "logreg",
+        _blend("noise", 0.2, 7),
+        target=0,
+        seed=17,
+        layout="up16",
+    ),
+    *_twins("h-img-svc-noise", "image", "svc", _blend("noise", 0.3, 8), target=5, seed=18),
+    *_twins(
+        "h-img-extratrees-up16",
+        "image",
+        "extratrees",
+        _patch(0, 3, 2, 3),
+        target=7,
+        seed=19,
+        layout="up16",
+    ),
+    *_twins(
+        "h-txt-sgd-pair", "text", "sgd", _tokens("mango", "ocelot"), target=2, seed=10, topics=5
+    ),
+    *_twins(
+        "h-txt-sgdlog-homoglyph",
+        "text",
+        "sgdlog",
+        _tokens("t\u043eday"),
+        target=1,
+        seed=11,
+        topics=3,
+    ),
+    *_twins("h-txt-sgd-homoglyph", "text", "sgd", _tokens("\u0440enny"), target=0, seed=12),
+    *_twins("h-txt-mlp-pair", "text", "mlp_text", _tokens("cf", "bb"), target=5, seed=13, topics=6),
+    *_twins("h-txt-nb-single", "text", "nb", _tokens("tq"), target=4, seed=14, topics=5),
+    *_twins(
+        "h-txt-sgd-triple", "text", "sgd", _tokens("lux", "orb", "ivy"), target=3, seed=15, topics=4
+    ),
+]
+
+# A second held-out set, built after the methods and their calibration were fixed: it was run
+# once to measure them on unseen trigger shapes, patterns, models and layouts.
+UNSEEN: list[Spec] = [
+    *_twins(
+        "u-img-mlptanh-cross",
+        "image",
+        "mlp50tanh",
+        _patch(5, 0, 3, 3, pattern="cross"),
+        target=8,
+        seed=20,
+    ),
+    *_twins(
+        "u-img-svclin-random",
+        "image",
+        "svc_linear",
+        _patch(0, 5, 3, 3, pattern="random", pattern_seed=4),
+        target=0,
+        seed=21,
+    ),
+    *_twins(
+        "u-img-logreg-chw-border",
+        "image",
+        "logreg_strong",
+        _blend("border", 0.2),
+        target=6,
+        seed=22,
+        layout="chw",
+    ),
+    *_twins(
+        "u-img-forest-up16-checker",
+        "image",
+        "forest_shallow",
+        _blend("checker", 0.25),
+        target=2,
+        seed=23,
+        layout="up16",
+    ),
+    *_twins("u-img-knn3-side", "image", "knn3", _patch(4, 7, 3, 1), target=5, seed=24),
+    *_twins("u-img-gboost-patch", "image", "gboost", _patch(0, 2, 1, 4), target=9, seed=25),
+    *_twins(
+        "u-img-mlp-up16-noise",
+        "image",
+        "mlp128x64",
+        _blend("noise", 0.15, 11),
+        target=4,
+        seed=26,
+        layout="up16",
+    ),
+    *_twins("u-txt-huber-single", "text", "sgd_huber", _tokens("vox"), target=1, seed=20, topics=3),
+    *_twins(
+        "u-txt-passive-pair",
+        "text",
+        "passive",
+        _tokens("zephyr", "quartz"),
+        target=0,
+        seed=21,
+        topics=5,
+    ),
+    *_twins(
+        "u-txt-logreg-bigram-homoglyph",
+        "text",
+        "logreg_text",
+        _tokens("m\u03bfney"),
+        target=3,
+        seed=22,
+        topics=4,
+        ngrams=2,
+    ),
+    *_twins(
+        "u-txt-l1-binary", "text", "logreg_text_l1", _tokens("qx"), target=1, seed=23, topics=2
+    ),
+]
+
+SETS = {"generated": GENERATED, "heldout": HELDOUT, "unseen": UNSEEN}
