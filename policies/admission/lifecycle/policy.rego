@@ -76,6 +76,7 @@ warn contains lib.finding("verdict-expiring", msg) if {
 	limit := object.get(verdict, "expiry_warning_days", 14)
 	is_number(limit)
 	days < limit
+
 	# What matters first: kubectl shows warnings cut at 120 characters.
 	msg := sprintf("the verdict expires in %.1f days (%s): vet %s again", [
 		days,
