@@ -16,6 +16,7 @@ import typer
 
 from modelward.cli.exit import EXIT_ALLOW, EXIT_DENY
 from modelward.cli.options import dump_json, write_output
+from modelward.cli.registry_log import export_log_command, verify_log_command
 from modelward.cli.registry_view import (
     UNVERIFIED_NOTE,
     Standing,
@@ -36,6 +37,8 @@ from modelward.engine.verdicts.registry import (
 from modelward.engine.verdicts.signed import SignedVerdict, VerdictError, VerdictKeys
 
 registry_app = typer.Typer(help="The verdict registry.", no_args_is_help=True)
+registry_app.command("export-log")(export_log_command)
+registry_app.command("verify-log")(verify_log_command)
 
 
 class ListFormat(StrEnum):
@@ -173,15 +176,25 @@ def export_command(
 def import_command(
     source: Annotated[Path, typer.Argument(help="A file written by `registry export`.")],
     registry: RegistryOpt = None,
+    signing_key: Annotated[
+        Path | None,
+        typer.Option(
+            "--signing-key",
+            envvar="MODELWARD_SIGNING_KEY",
+            help="Verdict private key that signs the audit-log entries of the import.",
+        ),
+    ] = None,
 ) -> None:
-    """Store the verdicts of an export in this registry (e.g. from SQLite to Kubernetes)."""
+    """Store the verdicts of an export in this registry (e.g. from SQLite to Kubernetes).
+
+    With --signing-key each stored verdict is also recorded in the registry's audit log."""
     try:
         items = json.loads(source.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise VerdictError(f"{source}: cannot read the export: {exc}") from None
     if not isinstance(items, list):
         raise VerdictError(f"{source}: an export is a JSON array")
-    target = registry_for(registry)
+    target = _import_target(registry, signing_key)
     kept = 0
     for item in items:
         envelope = item.get("envelope") if isinstance(item, dict) else None
@@ -196,6 +209,17 @@ def import_command(
         f"imported {len(items) - kept} verdict(s)"
         + (f", {kept} older one(s) skipped" if kept else "")
     )
+
+
+def _import_target(url: str | None, signing_key: Path | None) -> Registry:
+    if signing_key is None:
+        typer.echo("note: not recorded in the audit log (no --signing-key)", err=True)
+        return registry_for(url)
+    from modelward.engine.verdicts.auditlog.entry import EntrySigner, default_actor
+    from modelward.engine.verdicts.keys import read_private_key
+
+    audit = EntrySigner(read_private_key(signing_key), default_actor(), "registry import")
+    return open_registry(url or default_registry_url(), audit=audit)
 
 
 def _standing(store: Registry, reference: str, keys: VerdictKeys | None) -> Standing | None:
