@@ -19,7 +19,7 @@ from typing import Any
 from pydantic import ValidationError
 from securesystemslib.dsse import Envelope
 from securesystemslib.exceptions import VerificationError
-from securesystemslib.signer import SSlibKey  # type: ignore[attr-defined]
+from securesystemslib.signer import Key, SSlibKey  # type: ignore[attr-defined]
 
 from modelward.engine.verdicts.auditlog.entry import (
     ECDSA_SCHEME,
@@ -81,7 +81,9 @@ class LogKeys:
         if not isinstance(signatures, list):
             raise ValueError("the envelope carries no signatures")
         claimed = [s.get("keyid") for s in signatures if isinstance(s, dict)]
-        known = [self._keys[k] for k in claimed if isinstance(k, str) and k in self._keys]
+        known: list[Key] = [
+            self._keys[k] for k in claimed if isinstance(k, str) and k in self._keys
+        ]
         if not known:
             raise ValueError("signed by no trusted key")
         try:
