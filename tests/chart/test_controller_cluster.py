@@ -144,12 +144,17 @@ ACCESS = [
     (CONTROLLER, "update", "leases.coordination.k8s.io", NAMESPACE, {"name": "other"}, False),
     (CONTROLLER, "create", "modelverdicts.modelward.dev", NAMESPACE, {}, True),
     (CONTROLLER, "delete", "modelverdicts.modelward.dev", NAMESPACE, {}, False),
+    (CONTROLLER, "create", "configmaps", NAMESPACE, {}, True),  # audit-log entries
+    (CONTROLLER, "update", "configmaps", NAMESPACE, {}, False),  # ... never rewritten
+    (CONTROLLER, "delete", "configmaps", NAMESPACE, {}, False),
+    (CONTROLLER, "create", "configmaps", "ml", {}, False),
     (CONTROLLER, "create", "events", "ml", {}, True),
     (WEBHOOK, "create", "modelvettings.modelward.dev", "ml", {}, True),
     (WEBHOOK, "get", "modelvettings.modelward.dev", "ml", {}, True),
     (WEBHOOK, "list", "modelvettings.modelward.dev", "ml", {}, False),
     (WEBHOOK, "patch", "modelvettings.modelward.dev/status", "ml", {}, False),
     (WEBHOOK, "create", "modelverdicts.modelward.dev", NAMESPACE, {}, False),
+    (WEBHOOK, "create", "configmaps", NAMESPACE, {}, False),
 ]
 
 
