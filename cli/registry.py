@@ -16,7 +16,11 @@ import typer
 
 from modelward.cli.exit import EXIT_ALLOW, EXIT_DENY
 from modelward.cli.options import dump_json, write_output
-from modelward.cli.registry_log import export_log_command, verify_log_command
+from modelward.cli.registry_log import (
+    export_log_command,
+    record_expiries_command,
+    verify_log_command,
+)
 from modelward.cli.registry_view import (
     UNVERIFIED_NOTE,
     Standing,
@@ -39,6 +43,7 @@ from modelward.engine.verdicts.signed import SignedVerdict, VerdictError, Verdic
 registry_app = typer.Typer(help="The verdict registry.", no_args_is_help=True)
 registry_app.command("export-log")(export_log_command)
 registry_app.command("verify-log")(verify_log_command)
+registry_app.command("record-expiries")(record_expiries_command)
 
 
 class ListFormat(StrEnum):

@@ -73,6 +73,27 @@ def verify_log_command(
     raise typer.Exit(EXIT_DENY)
 
 
+def record_expiries_command(
+    signing_key: Annotated[
+        Path,
+        typer.Option("--signing-key", envvar="MODELWARD_SIGNING_KEY", help="Verdict private key."),
+    ],
+    registry: Annotated[
+        str | None,
+        typer.Option("--registry", envvar="MODELWARD_REGISTRY", help="The registry URL."),
+    ] = None,
+) -> None:
+    """Record every verdict that has expired (and is not recorded yet) in the audit log."""
+    from modelward.engine.verdicts.auditlog.entry import EntrySigner, default_actor
+    from modelward.engine.verdicts.auditlog.expiry import ExpirySweep
+    from modelward.engine.verdicts.keys import read_private_key
+    from modelward.engine.verdicts.registry import default_registry_url, open_registry
+
+    audit = EntrySigner(read_private_key(signing_key), default_actor(), "expiry sweep")
+    target = open_registry(registry or default_registry_url(), audit=audit)
+    typer.echo(f"recorded {ExpirySweep(target).run()} expired verdict(s)")
+
+
 def read_log(path: Path) -> list[tuple[int, Any]]:
     """(seq, entry) of every line of an exported log; ``LogFileError`` when unreadable."""
     text = _read(path, "audit log").decode("utf-8", errors="replace")

@@ -186,3 +186,23 @@ def test_an_unreadable_log_or_key_exits_2(tmp_path: Path) -> None:
     assert proc.returncode == 2 and "line 1 is not JSON" in proc.stderr
     proc = run("registry", "verify-log", str(garbage), "--key", str(garbage))
     assert proc.returncode == 2
+
+
+def test_an_expired_verdict_is_recorded_once(tmp_path: Path) -> None:
+    from modelward.engine.verdicts.auditlog.expiry import ExpirySweep
+
+    registry = logged_registry(tmp_path / "v.db")
+    past = "2026-01-01T00:00:00Z"
+    old = signed(PRIVATE, created_at="2025-12-01T00:00:00Z", expires_at=past)
+    registry.put_many([old, signed(PRIVATE, reference=f"{REFERENCE}-fresh")])
+    assert ExpirySweep(registry).run() == 1
+    assert ExpirySweep(registry).run() == 0  # read back from the log: not recorded twice
+    key = tmp_path / "verdict.key"
+    key.write_bytes(PRIVATE)
+    proc = run("registry", "record-expiries", "--signing-key", str(key),
+               "--registry", str(tmp_path / "v.db"))  # fmt: skip
+    assert proc.returncode == 0 and proc.stdout == "recorded 0 expired verdict(s)\n", proc.stderr
+    stored = registry.log_entries()
+    last = json.loads(base64.b64decode(stored[-1][1]["payload"]))
+    assert (last["kind"], last["verdict_digest"]) == ("expiry", digest_of(old.envelope))
+    assert len(stored) == 3 and verify_log(stored, keys()).intact
