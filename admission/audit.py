@@ -55,6 +55,10 @@ def audit_command(
             help="Also write the results as wgpolicyk8s.io PolicyReports (one per namespace).",
         ),
     ] = False,
+    exit_zero: Annotated[
+        bool,
+        typer.Option("--exit-zero", help="Exit 0 even when something would be denied (a job)."),
+    ] = False,
 ) -> None:
     """Evaluate the workloads already running in a cluster and print a report."""
     if namespace is not None and all_namespaces:
@@ -66,7 +70,10 @@ def audit_command(
         reports = build_reports(audited.objects, audited.results)
         for name in write_reports(audited.client, reports):
             typer.echo(f"policy report written: {name}", err=True)
-    print_report(audited.results, output)
+    try:
+        print_report(audited.results, output)
+    except typer.Exit as exit_:
+        raise typer.Exit(0 if exit_zero else exit_.exit_code) from None
 
 
 @dataclass(frozen=True)
