@@ -59,6 +59,13 @@ def audit_command(
         bool,
         typer.Option("--exit-zero", help="Exit 0 even when something would be denied (a job)."),
     ] = False,
+    record_inventory: Annotated[
+        bool,
+        typer.Option(
+            "--record-inventory",
+            help="Also store the inventory with the registry's verdicts (as inventory --record).",
+        ),
+    ] = False,
 ) -> None:
     """Evaluate the workloads already running in a cluster and print a report."""
     if namespace is not None and all_namespaces:
@@ -70,6 +77,11 @@ def audit_command(
         reports = build_reports(audited.objects, audited.results)
         for name in write_reports(audited.client, reports):
             typer.echo(f"policy report written: {name}", err=True)
+    if record_inventory:
+        from modelward.admission.inventory import deployments, record_snapshot
+
+        where = record_snapshot(audited, registry, deployments(audited.objects, audited.results))
+        typer.echo(f"inventory recorded in {where}", err=True)
     try:
         print_report(audited.results, output)
     except typer.Exit as exit_:
@@ -83,6 +95,7 @@ class Audited:
     client: Any
     objects: list[dict[str, Any]]
     results: list[ReviewResult]
+    settings: WebhookConfig
 
 
 def audit_pass(
@@ -119,7 +132,7 @@ def audit_pass(
     results = judge_with(
         settings, registry, decide, candidates=candidates, namespace_labels=labels.get
     )
-    return Audited(client, objects, results)
+    return Audited(client, objects, results, settings)
 
 
 def _cluster_client(settings: WebhookConfig, kubeconfig: Path | None) -> Any:

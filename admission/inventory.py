@@ -20,7 +20,7 @@ from typing import Annotated, Any
 
 import typer
 
-from modelward.admission.audit import KubeconfigOpt, NamespaceOpt, audit_pass
+from modelward.admission.audit import Audited, KubeconfigOpt, NamespaceOpt, audit_pass
 from modelward.admission.commands import ConfigOpt, RegistryOpt
 from modelward.admission.review.core import ReviewResult
 
@@ -65,10 +65,19 @@ def inventory_command(
     out_file: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write to FILE instead of stdout.")
     ] = None,
+    record: Annotated[
+        bool,
+        typer.Option(
+            "--record", help="Also store it with the registry's verdicts (`registry show`)."
+        ),
+    ] = False,
 ) -> None:
     """Which model (reference, verdict digest) runs in which namespace/workload/container."""
     audited = audit_pass(config, kubeconfig, namespace, registry)
     found = deployments(audited.objects, audited.results)
+    if record:
+        where = record_snapshot(audited, registry, found)
+        typer.echo(f"inventory recorded in {where}", err=True)
     if reference is not None:
         found = [d for d in found if reference in (d.reference, d.digest)]
     text = RENDER[output](found)
@@ -99,6 +108,23 @@ def deployments(
                 decision=decision,
             ))  # fmt: skip
     return sorted(found, key=lambda d: (d.namespace, d.kind, d.name, d.container, d.reference))
+
+
+def record_snapshot(audited: Audited, registry: str | None, found: list[Deployment]) -> str:
+    """Store ``found`` with the registry's verdicts (replacing the last snapshot)."""
+    from modelward.admission.config import registry_url
+    from modelward.engine.verdicts.registry import RegistryUnavailable, open_registry
+    from modelward.engine.verdicts.registry.deployments import FIELDS, Snapshot
+    from modelward.engine.verdicts.signed import utc_now
+
+    url = registry or registry_url(audited.settings)
+    client = audited.client if url.startswith("kubernetes://") else None
+    store = open_registry(url, api_client=client)
+    keep = getattr(store, "record_deployments", None)
+    if keep is None:
+        raise RegistryUnavailable(f"{url}: this registry keeps no inventory")
+    keep(Snapshot(utc_now(), [{f: getattr(d, f) for f in FIELDS} for d in found]))
+    return url
 
 
 def render_table(found: Sequence[Deployment]) -> str:

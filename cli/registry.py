@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -24,6 +24,7 @@ from modelward.cli.registry_log import (
 from modelward.cli.registry_view import (
     UNVERIFIED_NOTE,
     Standing,
+    deployment_lines,
     show_lines,
     standing,
     table,
@@ -123,13 +124,15 @@ def show_command(
     """
     ref = canonical(reference)
     keys = VerdictKeys.from_paths(key) if key else None
-    view = _standing(registry_for(registry), ref, keys)
+    store = registry_for(registry)
+    view = _standing(store, ref, keys)
     if view is None:
         raise Error(f"no verdict stored for {ref}")
+    running = _deployments(store, ref)
     if output_format is ListFormat.json:
-        typer.echo(dump_json(to_json(view, full=True)), nl=False)
+        typer.echo(dump_json({**to_json(view, full=True), "deployments": running}), nl=False)
     else:
-        typer.echo("".join(show_lines(view)), nl=False)
+        typer.echo("".join(show_lines(view) + deployment_lines(running)), nl=False)
     if keys is None:
         return
     if not view.admit:
@@ -225,6 +228,21 @@ def _import_target(url: str | None, signing_key: Path | None) -> Registry:
 
     audit = EntrySigner(read_private_key(signing_key), default_actor(), "registry import")
     return open_registry(url or default_registry_url(), audit=audit)
+
+
+def _deployments(store: Registry, reference: str) -> list[dict[str, Any]] | None:
+    """Where ``reference`` runs, from the last recorded inventory; None when none was recorded
+    (or it cannot be read: a note says why)."""
+    from modelward.engine.verdicts.registry import recorded_deployments
+
+    try:
+        snapshot = recorded_deployments(store)
+    except Error as exc:
+        typer.echo(f"note: no deployments shown: {exc.diagnostics()}", err=True)
+        return None
+    if snapshot is None:
+        return None
+    return [{**row, "recorded_at": snapshot.recorded_at} for row in snapshot.of(reference)]
 
 
 def _standing(store: Registry, reference: str, keys: VerdictKeys | None) -> Standing | None:

@@ -25,7 +25,7 @@ def test_the_cronjob_audits_with_the_webhook_configuration() -> None:
     assert container["args"][:4] == [
         "audit", "--config", "/etc/modelward/config/webhook.yaml", "--policy-report"
     ]  # fmt: skip
-    assert "--exit-zero" in container["args"]
+    assert {"--exit-zero", "--record-inventory"} <= set(container["args"])
     volumes = {v["name"]: v for v in pod["volumes"]}
     assert volumes["config"]["configMap"]["name"] == "modelward-config"
     assert container["securityContext"]["readOnlyRootFilesystem"] is True
@@ -44,5 +44,7 @@ def test_the_audit_account_lists_workloads_and_writes_reports_only() -> None:
         | _grants(CLUSTER, "wgpolicyk8s.io", "policyreports", "get create update")
         | _grants(CLUSTER, "wgpolicyk8s.io", "clusterpolicyreports", "get create update")
         | _grants(NAMESPACE, "modelward.dev", "modelverdicts", "get list watch")
+        | _grants(NAMESPACE, "", "configmaps", "create")
+        | _grants(NAMESPACE, "", "configmaps", "get update", "modelward-inventory")
     )  # fmt: skip
     assert granted(docs, AUDIT) == expected

@@ -6,6 +6,8 @@ Verdicts come from a SQLite registry, or from ModelVerdict resources in the clus
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,7 +26,7 @@ from tests.admission.core_helpers import (
     signed_verdict,
     vetting_keys,
 )
-from tests.cli.helpers import run
+from tests.cli.helpers import MODELWARD, run
 from tests.e2e.admission_cluster import apply_crd, inference_service_crd
 from tests.e2e.kube import Cluster, cluster_fixture, tools_bin
 
@@ -237,3 +239,33 @@ def test_inventory_shows_every_workload_with_its_model_digest(
     assert proc.stdout.splitlines()[1].split()[:5] == [
         "audit-clean", "Deployment/vetted", "server", REFERENCE, str(digest)
     ]  # fmt: skip
+
+
+@pytest.mark.parametrize("registry", ["sqlite", "kubernetes"])
+def test_registry_show_lists_where_a_verdict_runs(
+    cluster: Cluster, settings: dict[str, Path], registry: str
+) -> None:
+    kube = ("--kubeconfig", str(cluster.kubeconfig_path), "--config", str(settings[registry]))
+    if registry == "sqlite":
+        proc = run("inventory", *kube, "--record", "--format", "csv")
+        assert proc.returncode == 0, proc.stderr
+    else:  # as the chart's CronJob does it
+        proc = run("audit", *kube, "--record-inventory", "--exit-zero")
+        assert proc.returncode == 0, proc.stderr
+    assert "inventory recorded in" in proc.stderr
+    url = str(settings["sqlite"].parent / "verdicts.db")
+    if registry == "kubernetes":
+        url = "kubernetes://modelward"
+    shown = subprocess.run(
+        [str(MODELWARD), "registry", "show", REFERENCE, "--registry", url, "--format", "json"],
+        capture_output=True, text=True, check=False,
+        env={**os.environ, "KUBECONFIG": str(cluster.kubeconfig_path)},
+    )  # fmt: skip
+    assert shown.returncode == 0, shown.stderr
+    running = json.loads(shown.stdout)["deployments"]
+    assert sorted((r["namespace"], r["kind"], r["name"]) for r in running) == [
+        ("audit-clean", "Deployment", "vetted"),
+        ("audit-prod", "Deployment", "vetted"),
+        ("audit-prod", "InferenceService", "minilm"),
+    ]
+    assert all(r["digest"] == signed_verdict().digest and r["recorded_at"] for r in running)

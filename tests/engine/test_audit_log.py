@@ -206,3 +206,28 @@ def test_an_expired_verdict_is_recorded_once(tmp_path: Path) -> None:
     last = json.loads(base64.b64decode(stored[-1][1]["payload"]))
     assert (last["kind"], last["verdict_digest"]) == ("expiry", digest_of(old.envelope))
     assert len(stored) == 3 and verify_log(stored, keys()).intact
+
+
+def test_registry_show_lists_the_recorded_deployments(tmp_path: Path) -> None:
+    from modelward.engine.verdicts.registry.deployments import Snapshot
+
+    registry = logged_registry(tmp_path / "v.db")
+    registry.put(signed(PRIVATE))
+    shown = run("registry", "show", REFERENCE, "--registry", str(tmp_path / "v.db"))
+    assert shown.returncode == 0 and "running" not in shown.stdout  # nothing recorded yet
+    row = {
+        "namespace": "ml",
+        "kind": "Deployment",
+        "name": "chat",
+        "container": "server",
+        "reference": REFERENCE,
+        "digest": "sha256:" + "ab" * 32,
+        "since": "2026-12-01T00:00:00Z",
+    }
+    other = {**row, "reference": "hf://other/model", "name": "other"}
+    registry.record_deployments(Snapshot("2026-12-06T00:00:00Z", [row, other]))
+    shown = run("registry", "show", REFERENCE, "--registry", str(tmp_path / "v.db"))
+    assert shown.stdout.splitlines()[-2:] == [
+        "running    as of 2026-12-06T00:00:00Z (modelward inventory --record):",
+        f"  ml/Deployment/chat container server since 2026-12-01T00:00:00Z digest {row['digest']}",
+    ]

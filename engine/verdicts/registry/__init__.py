@@ -140,6 +140,12 @@ def audit_log(registry: Registry) -> list[tuple[int, dict[str, Any]]]:
     return list(entries())
 
 
+def recorded_deployments(registry: Registry) -> Any:
+    """The inventory snapshot stored with ``registry`` (``deployments.Snapshot``), or None."""
+    load = getattr(registry, "deployments", None)
+    return None if load is None else load()
+
+
 def _kubernetes(url: str, namespace: str, api_client: Any, audit: EntrySigner | None) -> Registry:
     from modelward.engine.kubeclient import KubeAccessError
     from modelward.engine.kubeclient import api_client as make_client

@@ -21,6 +21,7 @@ from urllib3.exceptions import HTTPError
 
 from modelward.engine.verdicts.auditlog.entry import EntrySigner, Kind
 from modelward.engine.verdicts.registry import OlderThanStored, RegistryUnavailable
+from modelward.engine.verdicts.registry.deployments import ConfigMapDeployments, Snapshot
 from modelward.engine.verdicts.registry.kubernetes_cache import VerdictCache
 from modelward.engine.verdicts.registry.kubernetes_log import ConfigMapLog
 from modelward.engine.verdicts.registry.modelverdict import (
@@ -56,6 +57,7 @@ class KubernetesRegistry:
         self._api = client.CustomObjectsApi(api_client)
         self.audit = audit  # when set, every put is first appended to the audit log
         self.log = ConfigMapLog(namespace, api_client)
+        self._deployments = ConfigMapDeployments(namespace, api_client)
 
     def __repr__(self) -> str:
         return f"KubernetesRegistry(namespace={self.namespace!r})"
@@ -90,6 +92,12 @@ class KubernetesRegistry:
         if self.audit is None:
             raise RegistryUnavailable(f"{self}: no signing key to append to the audit log")
         self.log.append(self.audit, events)
+
+    def record_deployments(self, snapshot: Snapshot) -> None:
+        self._call("record the inventory", lambda: self._deployments.record(snapshot))
+
+    def deployments(self) -> Snapshot | None:
+        return self._call("read the inventory", self._deployments.load)
 
     def log_entries(self) -> list[tuple[int, dict[str, Any]]]:
         return list(self.log.entries())

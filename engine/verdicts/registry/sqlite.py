@@ -22,6 +22,7 @@ from urllib.parse import quote
 
 from modelward.engine.verdicts.auditlog.entry import EntrySigner, Kind, canonical, digest_of
 from modelward.engine.verdicts.registry import RegistryUnavailable
+from modelward.engine.verdicts.registry.deployments import Snapshot, parse_snapshot
 from modelward.engine.verdicts.registry.newest import by_claimed_time, newest_claimed
 from modelward.engine.verdicts.signed import SignedVerdict, VerdictError
 
@@ -43,6 +44,7 @@ CREATE TABLE IF NOT EXISTS audit_log (
     seq INTEGER PRIMARY KEY,
     envelope TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS deployments (id INTEGER PRIMARY KEY CHECK (id = 1), snapshot TEXT);
 PRAGMA user_version = {SCHEMA_VERSION};
 """
 INSERT = (
@@ -108,6 +110,26 @@ class SqliteRegistry:
                     return []
                 raise
         return [(int(seq), _entry(text)) for seq, text in rows]
+
+    def record_deployments(self, snapshot: Snapshot) -> None:
+        """Replace the stored inventory snapshot (``deployments``)."""
+        with self._connection("rwc") as conn:
+            conn.executescript(SCHEMA)
+            conn.execute(
+                "INSERT OR REPLACE INTO deployments (id, snapshot) VALUES (1, ?)",
+                (snapshot.to_json(),),
+            )
+
+    def deployments(self) -> Snapshot | None:
+        """The stored inventory snapshot; None when none was recorded."""
+        with self._connection("rw") as conn:
+            try:
+                row = conn.execute("SELECT snapshot FROM deployments WHERE id = 1").fetchone()
+            except sqlite3.OperationalError as exc:
+                if "no such table" in str(exc):
+                    return None
+                raise
+        return None if row is None else parse_snapshot(row[0])
 
     def _write(
         self, rows: list[tuple[Any, ...]], events: list[tuple[SignedVerdict, Kind | None]]
