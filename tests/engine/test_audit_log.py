@@ -231,3 +231,23 @@ def test_registry_show_lists_the_recorded_deployments(tmp_path: Path) -> None:
         "running    as of 2026-12-06T00:00:00Z (modelward inventory --record):",
         f"  ml/Deployment/chat container server since 2026-12-01T00:00:00Z digest {row['digest']}",
     ]
+
+
+def test_an_import_is_recorded_when_it_is_given_the_signing_key(tmp_path: Path) -> None:
+    source = SqliteRegistry(tmp_path / "source.db")
+    source.put_many([signed(PRIVATE), signed(PRIVATE, reference=f"{REFERENCE}-2")])
+    export = tmp_path / "verdicts.json"
+    assert (
+        run("registry", "export", "--registry", str(source.path), "-o", str(export)).returncode == 0
+    )
+    key = tmp_path / "verdict.key"
+    key.write_bytes(PRIVATE)
+    unlogged = run("registry", "import", str(export), "--registry", str(tmp_path / "a.db"))
+    assert unlogged.returncode == 0 and "not recorded in the audit log" in unlogged.stderr
+    assert SqliteRegistry(tmp_path / "a.db").log_entries() == []
+    logged = run("registry", "import", str(export), "--registry", str(tmp_path / "b.db"),
+                 "--signing-key", str(key))  # fmt: skip
+    assert logged.returncode == 0, logged.stderr
+    stored = SqliteRegistry(tmp_path / "b.db").log_entries()
+    reasons = [json.loads(base64.b64decode(e["payload"]))["reason"] for _, e in stored]
+    assert reasons == ["registry import"] * 2 and verify_log(stored, keys()).intact
