@@ -75,6 +75,13 @@ def test_revocations_and_expiries_are_their_own_kinds(tmp_path: Path) -> None:
     verdict = signed(PRIVATE)
     assert entry_kind(verdict) == "publication"
     assert entry_kind(revocation(verdict)) == "revocation"
+    payload = json.loads(base64.b64decode(verdict.envelope["payload"]))
+    payload["revocation"] = {"reason": "backdoor found", "revoked_by": "security@example.org"}
+    revoking = {
+        **verdict.envelope,
+        "payload": base64.b64encode(json.dumps(payload).encode()).decode(),
+    }
+    assert entry_kind(with_envelope(verdict, revoking)) == "revocation"
     registry.put(revocation(verdict))
     registry.record([(verdict, "expiry")])
     kinds = [json.loads(base64.b64decode(e["payload"]))["kind"] for _, e in registry.log_entries()]
