@@ -1,9 +1,9 @@
 """The cost of the audit log, as ratios against the same work without it, in one run.
 
 Publishing: N verdicts stored one `put` each into a SQLite registry without a log and into one
-that appends a signed, chained entry per put, interleaved in rounds so both see the same
-machine load (in alternating order). Verifying: `verify_log` over the N entries, against verifying the N verdict
-envelopes themselves (one ECDSA verification each, the floor).
+that appends a signed, chained entry per put, interleaved in rounds (in alternating order) so
+both see the same machine load. Verifying: `verify_log` over the N entries, against verifying
+the N verdict envelopes themselves (one ECDSA verification each, the floor).
 
     python bench/audit_log.py [--verdicts 1000] [--rounds 5]
 """
