@@ -10,7 +10,7 @@ TOOLS_CACHE := $(abspath $(or $(MODELWARD_TOOLS_CACHE),tools-cache))
 TOOLS_BIN := $(TOOLS_CACHE)/bin
 export RUST_BACKTRACE := 0
 
-.PHONY: setup demo test lint typecheck layers rego pytest tools models docs bench-hash bench-eval bench-scan bench-startup bench-admission bench-oci bench-vet bench-code bench-backdoor fuzz clean
+.PHONY: setup demo test lint typecheck layers rego pytest tools models docs bench-hash bench-eval bench-scan bench-startup bench-admission bench-oci bench-vet bench-code bench-backdoor bench-audit-log fuzz clean
 
 ## Set up the virtual environment from the lock file (installs uv first if needed).
 setup:
@@ -99,6 +99,10 @@ bench-oci: setup
 ## `vet --from` over 200 generated models: --jobs 1 against --jobs N, and one process per model.
 bench-vet: setup
 	$(BIN)/python bench/vet_from.py
+
+## The audit log's cost: put with and without it (ratio), verify-log against the ECDSA floor.
+bench-audit-log: setup
+	$(BIN)/python bench/audit_log.py
 
 ## The code collector over 500 generated Python files, against ast.parse and compileall.
 bench-code: setup

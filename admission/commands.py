@@ -1,4 +1,4 @@
-"""``modelward admission review|check`` and ``modelward audit``.
+"""``modelward admission review|check`` (``modelward audit`` is in ``audit``).
 
 Exit codes: 0 nothing would be denied, 1 something would be denied, 2 error.
 """
@@ -16,7 +16,6 @@ from typing import Annotated, Any
 import typer
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from modelward.admission.cluster import controlled_by_workload, list_workloads, namespace_labels
 from modelward.admission.config import AutoVettingConfig, WebhookConfig, load_webhook_config
 from modelward.admission.env import Candidates, build_env
 from modelward.admission.errors import InvalidReview
@@ -95,7 +94,9 @@ def review_command(
     parsed = parse_review(body)
     known = parse_labels(labels) if labels is not None else None
     labels_of = (lambda _namespace: known) if known is not None else None
-    result = _run(settings, registry, lambda env: [review(parsed, env)], namespace_labels=labels_of)
+    result = judge_with(
+        settings, registry, lambda env: [review(parsed, env)], namespace_labels=labels_of
+    )
     typer.echo(_dump(result[0].response))
 
 
@@ -129,55 +130,7 @@ def check_command(
                 raise ManifestError(f"{manifest}: document {number}: {exc}") from None
         return results
 
-    _report(_run(settings, registry, decide), output)
-
-
-def audit_command(
-    config: ConfigOpt = None,
-    kubeconfig: Annotated[
-        Path | None,
-        typer.Option("--kubeconfig", help="kubeconfig (default: $KUBECONFIG, ~/.kube/config)."),
-    ] = None,
-    namespace: Annotated[
-        str | None, typer.Option("--namespace", "-n", help="Audit one namespace.")
-    ] = None,
-    all_namespaces: Annotated[
-        bool, typer.Option("--all-namespaces", "-A", help="Audit every namespace (the default).")
-    ] = False,
-    output: FormatOpt = ReportFormat.table,
-    registry: RegistryOpt = None,
-    include_owned: Annotated[
-        bool,
-        typer.Option("--include-owned", help="Also list objects a listed workload controls."),
-    ] = False,
-) -> None:
-    """Evaluate the workloads already running in a cluster and print a report."""
-    if namespace is not None and all_namespaces:
-        raise Error("--namespace and --all-namespaces exclude each other")
-    settings = load_webhook_config(config)
-    if registry is not None:
-        check_registry_url(registry)
-    client = _cluster_client(settings, kubeconfig)
-    objects = [
-        obj
-        for obj in list_workloads(client, namespace)
-        if include_owned or not controlled_by_workload(obj)
-    ]
-    labels = namespace_labels(client)
-    candidates = _kubernetes_candidates(settings, registry, client)
-
-    def decide(env: AdmissionEnv) -> list[ReviewResult]:
-        results = []
-        for i, obj in enumerate(objects, start=1):
-            where = object_namespace(obj, "")
-            request = review_for(
-                obj, uid=f"modelward-audit-{i}", operation="UPDATE", namespace=where
-            )
-            results.append(review(request, env))
-        return results
-
-    results = _run(settings, registry, decide, candidates=candidates, namespace_labels=labels.get)
-    _report(results, output)
+    print_report(judge_with(settings, registry, decide), output)
 
 
 def parse_labels(text: str) -> dict[str, str]:
@@ -191,7 +144,7 @@ def parse_labels(text: str) -> dict[str, str]:
     return labels
 
 
-def _run(
+def judge_with(
     settings: WebhookConfig,
     registry: str | None,
     decide: Callable[[AdmissionEnv], list[ReviewResult]],
@@ -240,36 +193,10 @@ def _signing_key_trust(settings: WebhookConfig) -> VerdictKeys | None:
     return VerdictKeys.from_pems([pem], freshness=freshness)
 
 
-def _report(results: list[ReviewResult], output: ReportFormat) -> None:
+def print_report(results: list[ReviewResult], output: ReportFormat) -> None:
     render = render_json if output is ReportFormat.json else render_table
     typer.echo(render(results), nl=False)
     raise typer.Exit(EXIT_DENY if would_deny(results) else EXIT_ALLOW)
-
-
-def _cluster_client(settings: WebhookConfig, kubeconfig: Path | None) -> Any:
-    from modelward.engine.kubeclient import api_client
-
-    access = settings.kubernetes.access
-    if kubeconfig is not None:
-        access = "kubeconfig"
-    elif access == "off":
-        access = "auto"
-    client = api_client(access, kubeconfig or settings.kubernetes.kubeconfig)
-    if client is None:
-        raise Error("no Kubernetes credentials: pass --kubeconfig or set $KUBECONFIG")
-    return client
-
-
-def _kubernetes_candidates(
-    settings: WebhookConfig, registry: str | None, client: Any
-) -> Candidates | None:
-    """A ModelVerdict registry reached with the audit's own credentials, when one is used."""
-    if registry is not None and registry.startswith("kubernetes://"):
-        return open_registry(registry, api_client=client).candidates
-    if registry is None and settings.registry.type == "kubernetes":
-        url = f"kubernetes://{settings.registry.namespace}"
-        return open_registry(url, api_client=client).candidates
-    return None
 
 
 def _read_bytes(path: Path) -> bytes:

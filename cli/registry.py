@@ -10,15 +10,21 @@ from __future__ import annotations
 import json
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from modelward.cli.exit import EXIT_ALLOW, EXIT_DENY
 from modelward.cli.options import dump_json, write_output
+from modelward.cli.registry_log import (
+    export_log_command,
+    record_expiries_command,
+    verify_log_command,
+)
 from modelward.cli.registry_view import (
     UNVERIFIED_NOTE,
     Standing,
+    deployment_lines,
     show_lines,
     standing,
     table,
@@ -36,6 +42,9 @@ from modelward.engine.verdicts.registry import (
 from modelward.engine.verdicts.signed import SignedVerdict, VerdictError, VerdictKeys
 
 registry_app = typer.Typer(help="The verdict registry.", no_args_is_help=True)
+registry_app.command("export-log")(export_log_command)
+registry_app.command("verify-log")(verify_log_command)
+registry_app.command("record-expiries")(record_expiries_command)
 
 
 class ListFormat(StrEnum):
@@ -115,13 +124,15 @@ def show_command(
     """
     ref = canonical(reference)
     keys = VerdictKeys.from_paths(key) if key else None
-    view = _standing(registry_for(registry), ref, keys)
+    store = registry_for(registry)
+    view = _standing(store, ref, keys)
     if view is None:
         raise Error(f"no verdict stored for {ref}")
+    running = _deployments(store, ref)
     if output_format is ListFormat.json:
-        typer.echo(dump_json(to_json(view, full=True)), nl=False)
+        typer.echo(dump_json({**to_json(view, full=True), "deployments": running}), nl=False)
     else:
-        typer.echo("".join(show_lines(view)), nl=False)
+        typer.echo("".join(show_lines(view) + deployment_lines(running)), nl=False)
     if keys is None:
         return
     if not view.admit:
@@ -164,6 +175,7 @@ def revoke_command(
     """
     import getpass
 
+    from modelward.engine.verdicts.auditlog.entry import EntrySigner, default_actor
     from modelward.engine.verdicts.keys import read_private_key
     from modelward.engine.verdicts.registry.revoke import revoke
     from modelward.engine.verdicts.signed import VerdictSigner
@@ -175,9 +187,11 @@ def revoke_command(
     if not reason.strip():
         raise VerdictError("--reason must say why the model is revoked")
     who = revoked_by or getpass.getuser()
-    signer = VerdictSigner(read_private_key(signing_key))
+    private_key = read_private_key(signing_key)
+    signer = VerdictSigner(private_key)
     ref = canonical(reference)
-    store = registry_for(registry)
+    audit = EntrySigner(private_key, default_actor(), f"registry revoke: {reason.strip()}")
+    store = open_registry(registry or default_registry_url(), audit=audit)
     signed = revoke(store, ref, reason=reason.strip(), revoked_by=who, signer=signer)
     typer.echo(f"revoked {ref} (by {who}, signed at {signed.created_at}, key {signed.key_id})")
 
@@ -218,15 +232,25 @@ def export_command(
 def import_command(
     source: Annotated[Path, typer.Argument(help="A file written by `registry export`.")],
     registry: RegistryOpt = None,
+    signing_key: Annotated[
+        Path | None,
+        typer.Option(
+            "--signing-key",
+            envvar="MODELWARD_SIGNING_KEY",
+            help="Verdict private key that signs the audit-log entries of the import.",
+        ),
+    ] = None,
 ) -> None:
-    """Store the verdicts of an export in this registry (e.g. from SQLite to Kubernetes)."""
+    """Store the verdicts of an export in this registry (e.g. from SQLite to Kubernetes).
+
+    With --signing-key each stored verdict is also recorded in the registry's audit log."""
     try:
         items = json.loads(source.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise VerdictError(f"{source}: cannot read the export: {exc}") from None
     if not isinstance(items, list):
         raise VerdictError(f"{source}: an export is a JSON array")
-    target = registry_for(registry)
+    target = _import_target(registry, signing_key)
     kept = 0
     for item in items:
         envelope = item.get("envelope") if isinstance(item, dict) else None
@@ -241,6 +265,32 @@ def import_command(
         f"imported {len(items) - kept} verdict(s)"
         + (f", {kept} older one(s) skipped" if kept else "")
     )
+
+
+def _import_target(url: str | None, signing_key: Path | None) -> Registry:
+    if signing_key is None:
+        typer.echo("note: not recorded in the audit log (no --signing-key)", err=True)
+        return registry_for(url)
+    from modelward.engine.verdicts.auditlog.entry import EntrySigner, default_actor
+    from modelward.engine.verdicts.keys import read_private_key
+
+    audit = EntrySigner(read_private_key(signing_key), default_actor(), "registry import")
+    return open_registry(url or default_registry_url(), audit=audit)
+
+
+def _deployments(store: Registry, reference: str) -> list[dict[str, Any]] | None:
+    """Where ``reference`` runs, from the last recorded inventory; None when none was recorded
+    (or it cannot be read: a note says why)."""
+    from modelward.engine.verdicts.registry import recorded_deployments
+
+    try:
+        snapshot = recorded_deployments(store)
+    except Error as exc:
+        typer.echo(f"note: no deployments shown: {exc.diagnostics()}", err=True)
+        return None
+    if snapshot is None:
+        return None
+    return [{**row, "recorded_at": snapshot.recorded_at} for row in snapshot.of(reference)]
 
 
 def _standing(store: Registry, reference: str, keys: VerdictKeys | None) -> Standing | None:

@@ -146,6 +146,20 @@ def show_lines(view: Standing) -> list[str]:
     return lines
 
 
+def deployment_lines(running: list[dict[str, Any]] | None) -> list[str]:
+    """Where the model runs, as the last ``modelward inventory --record`` saw it."""
+    if running is None:
+        return []
+    if not running:
+        return ["running    nowhere (modelward inventory --record found no workload)\n"]
+    lines = [f"running    as of {running[0]['recorded_at']} (modelward inventory --record):\n"]
+    for row in running:
+        where = f"{row['namespace']}/{row['kind']}/{row['name']}"
+        lines.append(f"  {where} container {row['container']} since {row['since'] or '-'}"
+                     f" digest {row['digest'] or '-'}\n")  # fmt: skip
+    return lines
+
+
 def _rows(view: Standing, shown: dict[str, Any]) -> list[tuple[str, Any]]:
     if view.verdict is None:
         return [("reference", view.reference), ("payload", "unreadable: not a verdict")]

@@ -80,6 +80,7 @@ if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric import ec
 
     from modelward.engine.policy.bundle import PolicyBundle
+    from modelward.engine.verdicts.auditlog.entry import EntrySigner
     from modelward.engine.verdicts.registry import Registry
 
 __all__ = ["keys_app", "registry_app", "vet_command"]
@@ -308,11 +309,18 @@ def _trusted(
     registry_url = registry or default_registry_url()
     if publish:
         check_registry_url(registry_url, writing=True)
-    target = open_registry(registry_url) if publish else None
+    target = open_registry(registry_url, audit=_log_signer(private_key)) if publish else None
     approved = parse_scope(scope or [])
     bundle = load_bundle(policy, data)
     expiry = _expiry(expires, bundle.config.get(MAX_AGE_CONFIG))
     return Trusted(private_key, registry_url, target, bundle, expiry, approved)
+
+
+def _log_signer(private_key: ec.EllipticCurvePrivateKey) -> EntrySigner:
+    """Signs the audit-log entry of each publication with the verdict key."""
+    from modelward.engine.verdicts.auditlog.entry import EntrySigner, default_actor
+
+    return EntrySigner(private_key, default_actor(), "vet --publish")
 
 
 def _report(

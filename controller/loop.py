@@ -17,10 +17,14 @@ from modelward.controller.metrics import ControllerMetrics, serve_metrics
 from modelward.controller.publisher import Publisher
 from modelward.controller.reconcile import Reconciler
 from modelward.controller.revet import Revetter
+from modelward.engine.errors import Error
+from modelward.engine.verdicts.auditlog.expiry import ExpirySweep
 from modelward.engine.vetting.resource import GROUP, PLURAL, VERSION
 
 log = logging.getLogger("modelward.controller")
 WATCH_SECONDS = 60
+#: How often the leader records verdicts that expired in the audit log.
+EXPIRY_SWEEP_SECONDS = 60.0
 
 
 @dataclass
@@ -33,6 +37,7 @@ class Controller:
     stop: threading.Event = field(default_factory=threading.Event)
     wake: threading.Event = field(default_factory=threading.Event)
     last_pass: float = field(default_factory=time.monotonic)
+    next_expiry_sweep: float = 0.0
 
     def run(self) -> None:
         """Until ``stop`` is set."""
@@ -41,6 +46,8 @@ class Controller:
         )
         reconciler = Reconciler(self.api, self.publisher, self.config, self.metrics)
         revetter = Revetter(self.api, self.publisher, self.config, self.metrics)
+        registry = self.publisher.registry
+        sweep = ExpirySweep(registry) if getattr(registry, "audit", None) else None
         if self.config.metrics_port:
             serve_metrics(
                 self.metrics, self.config.metrics_address, self.config.metrics_port, self.healthy
@@ -52,6 +59,7 @@ class Controller:
                 self.metrics.leader.set(1 if leadership.leading.is_set() else 0)
                 if leadership.leading.is_set():
                     self._pass(reconciler, revetter)
+                    self._sweep(sweep)
                 self.last_pass = time.monotonic()
                 self.wake.wait(self.config.resync_seconds)
                 self.wake.clear()
@@ -67,6 +75,17 @@ class Controller:
             revetter.tick(vettings)
         except Exception:  # the API server is away; the next pass tries again
             log.exception("reconcile pass failed")
+
+    def _sweep(self, sweep: ExpirySweep | None) -> None:
+        """Record the verdicts that expired since the last sweep (leader only, throttled)."""
+        if sweep is None or time.monotonic() < self.next_expiry_sweep:
+            return
+        self.next_expiry_sweep = time.monotonic() + EXPIRY_SWEEP_SECONDS
+        try:
+            if recorded := sweep.run():
+                log.info("recorded %d expired verdict(s) in the audit log", recorded)
+        except Error as exc:  # nothing stored yet, or the API server is away: next time
+            log.debug("expiry sweep skipped: %s", exc)
 
     def _watch(self) -> None:
         """Wake the loop on every ModelVetting or vetting Job change."""

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Build the external programs the tests run for real from their Go modules: OPA, etcd,
 # kube-apiserver, kubectl, Helm, the OCI registry and ORAS CLI, and versitygw (an S3-compatible
-# object store).
+# object store). Also fetch the wgpolicyk8s.io PolicyReport CRDs (policyreport-crds) that the
+# PolicyReport tests install.
 #
 # Versions are pinned by small Go modules of our own: tools/ (OPA), tools/etcd, tools/kube
 # (kube-apiserver, kubectl and Helm), tools/oci (registry, oras) and tools/s3 (versitygw), each
@@ -10,7 +11,7 @@
 # version than the pinned one. First builds on 2 cores take 12-20 minutes: docs/testing.md.
 #
 # Usage: scripts/tools.sh [TOOL...]      TOOL: opa etcd kube-apiserver kubectl helm registry oras
-#                                              versitygw (default: all)
+#                                              versitygw policyreport-crds (default: all)
 #        scripts/tools.sh --path TOOL    print the binary path only (builds it if needed)
 # Env:   MODELWARD_TOOLS_CACHE           cache folder (default: <repo>/tools-cache)
 set -euo pipefail
@@ -20,7 +21,7 @@ TOOLS_MOD="$ROOT/tools"
 CACHE="${MODELWARD_TOOLS_CACHE:-$ROOT/tools-cache}"
 BIN="$CACHE/bin"
 # kube-apiserver first: kubectl and helm reuse most of the packages it compiles.
-ALL_TOOLS=(opa etcd kube-apiserver kubectl helm registry oras versitygw)
+ALL_TOOLS=(opa etcd kube-apiserver kubectl helm registry oras versitygw policyreport-crds)
 QUIET=0
 
 log() { [[ $QUIET == 1 ]] || echo "tools: $*" >&2; }
@@ -54,7 +55,8 @@ go_build() {
 ensure() {
     local tool="$1"
     declare -F "want_$tool" >/dev/null || die "unknown tool '$tool' (known: ${ALL_TOOLS[*]})"
-    local out="$BIN/$tool" want
+    local out want
+    out="$(out_path "$tool")"
     want="$("want_$tool")"
     if [[ -x $out ]] && [[ "$("have_$tool" "$out" 2>/dev/null || true)" == "$want" ]]; then
         log "$tool $want is up to date"
@@ -185,6 +187,50 @@ have_versitygw() { "$1" --version 2>/dev/null | awk '$1 == "Version" { print $3;
 # Its Makefile stamps the release into main.Version; without it the binary says "git".
 build_versitygw() {
     go_build "$VGW_MODULE/cmd/versitygw" "$1" s3 "-X main.Version=$(want_versitygw)"
+}
+
+# Where TOOL goes: a binary in bin/, except the CRD folder.
+out_path() {
+    case "$1" in
+        policyreport-crds) echo "$CACHE/crds/policyreport" ;;
+        *) echo "$BIN/$1" ;;
+    esac
+}
+
+# --- PolicyReport CRDs ------------------------------------------------------------------------
+# Not a program: the wgpolicyk8s.io/v1alpha2 PolicyReport and ClusterPolicyReport CRDs, as
+# Kyverno ships them (Apache-2.0), read from its module zip on the Go module proxy (no GitHub
+# download). Pinned by the module version and by the SHA-256 of each file; nothing is committed.
+POLR_MODULE=github.com/kyverno/kyverno
+POLR_VERSION=v1.12.5
+POLR_PATH=config/crds/policyreport
+POLR_FILES=(
+    "wgpolicyk8s.io_policyreports.yaml 442f4d47fbd6e640c8c2971a0ece125a703ae6dc6fccc2f6ba6eed7d5fa2dcbd"
+    "wgpolicyk8s.io_clusterpolicyreports.yaml 75807a6b8b62167b709a5d32bc4161ffef128d56e3083ea39541088d7ed1e6ac"
+)
+
+want_policyreport-crds() { echo "$POLR_MODULE@$POLR_VERSION"; }
+
+have_policyreport-crds() { cat "$1/VERSION"; }
+
+build_policyreport-crds() {
+    local out="$1" tmp="$1.tmp.$$" proxy="${GOPROXY:-https://proxy.golang.org}"
+    proxy="${proxy%%,*}"
+    [[ $proxy == http* ]] || proxy=https://proxy.golang.org
+    command -v unzip >/dev/null || die "unzip is required to read the module zip"
+    rm -rf "$tmp" && mkdir -p "$tmp"
+    curl -fsSL --retry 3 -o "$tmp/module.zip" "$proxy/$POLR_MODULE/@v/$POLR_VERSION.zip" \
+        || { rm -rf "$tmp"; die "cannot fetch $POLR_MODULE@$POLR_VERSION from $proxy"; }
+    local entry file sum
+    for entry in "${POLR_FILES[@]}"; do
+        read -r file sum <<<"$entry"
+        unzip -p "$tmp/module.zip" "$POLR_MODULE@$POLR_VERSION/$POLR_PATH/$file" >"$tmp/$file"
+        echo "$sum  $tmp/$file" | sha256sum -c --quiet - \
+            || { rm -rf "$tmp"; die "$file: SHA-256 differs from the pinned one"; }
+    done
+    rm -f "$tmp/module.zip"
+    want_policyreport-crds >"$tmp/VERSION"
+    rm -rf "$out" && mv "$tmp" "$out"
 }
 
 main() {

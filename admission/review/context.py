@@ -72,7 +72,10 @@ class VerdictView:
         }
 
     def to_audit(self) -> dict[str, Any]:
-        return {"present": self.present, "trusted": self.trusted, "reason": self.reason}
+        """What the audit record keeps: the digest only of a trusted verdict (the inventory)."""
+        digest = self.digest if self.trusted else None
+        return {"present": self.present, "trusted": self.trusted, "reason": self.reason,
+                "digest": digest}  # fmt: skip
 
 
 ABSENT = VerdictView(present=False, trusted=False, reason=NO_VERDICT)

@@ -243,7 +243,7 @@ def test_audit_record_has_every_field_and_is_json(vetted: SignedVerdict) -> None
         "reference": UNVETTED, "raw": UNVETTED, "container": "b",
         "origin": "spec.containers[1].args[1]",
         "verdict": {"present": False, "trusted": False,
-                    "reason": "no verdict is stored for this reference"},
+                    "reason": "no verdict is stored for this reference", "digest": None},
         "deny": ["model-unvetted"], "warn": [],
     }  # fmt: skip
 

@@ -45,7 +45,9 @@ def test_configured_registry_and_keys_trust_the_stored_verdict(tmp_path: Path) -
     finally:
         close()
     assert result.allowed
-    assert result.audit["models"][0]["verdict"] == {"present": True, "trusted": True, "reason": ""}
+    verdict = result.audit["models"][0]["verdict"]
+    assert verdict == {"present": True, "trusted": True, "reason": "", "digest": verdict["digest"]}
+    assert verdict["digest"].startswith("sha256:")
     assert env.namespace_labels("ml") is None
 
 

@@ -277,9 +277,11 @@ def test_rbac_is_least_privilege(combo: str) -> None:
         {"apiGroups": ["modelward.dev"], "resources": ["modelverdicts"], "verbs": sorted(READ)}
     ]
     if combo == "hardened":
-        (rule,) = roles.pop("modelward-verdicts-publisher")["rules"]
+        (rule, log) = roles.pop("modelward-verdicts-publisher")["rules"]
         assert rule["resources"] == ["modelverdicts"]
         assert set(rule["verbs"]) == READ | {"create", "update", "patch", "delete"}
+        assert log == {"apiGroups": [""], "resources": ["configmaps"],
+                       "verbs": ["create", "get", "list"]}  # the audit log  # fmt: skip
     assert not roles
 
 

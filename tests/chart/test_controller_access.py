@@ -71,6 +71,7 @@ def _controller_grants(verdicts: str) -> set[Grant]:
         | _grants(NAMESPACE, "coordination.k8s.io", "leases", "get update", "modelward-controller")
         | _grants(NAMESPACE, "modelward.dev", "modelvettings", "create")
         | _grants(verdicts, "modelward.dev", "modelverdicts", "get list watch create update patch")
+        | _grants(verdicts, "", "configmaps", "create get list")  # the audit log
     )
 
 

@@ -23,6 +23,8 @@ pytestmark = pytest.mark.slow
 kube_cluster = cluster_fixture("module")
 CONTROLLER = f"system:serviceaccount:{NAMESPACE}:modelward-controller"
 WEBHOOK = f"system:serviceaccount:{NAMESPACE}:modelward"
+AUDIT = f"system:serviceaccount:{NAMESPACE}:modelward-audit"
+INVENTORY = {"name": "modelward-inventory"}
 REFERENCE = "hf://org/model@" + "a" * 40
 STATUS = {
     "phase": "Succeeded",
@@ -63,6 +65,7 @@ def installed(kube_cluster: Any, tmp_path_factory: pytest.TempPathFactory) -> It
         "--set", "controller.signingKey.existingSecret=modelward-signing",
         "--set", "admission.autoVetting.enabled=true",
         "--set", "webhook.failurePolicy=Ignore",  # nothing serves the webhook here
+        "--set", "policyReports.enabled=true",
         env=env,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
@@ -144,12 +147,27 @@ ACCESS = [
     (CONTROLLER, "update", "leases.coordination.k8s.io", NAMESPACE, {"name": "other"}, False),
     (CONTROLLER, "create", "modelverdicts.modelward.dev", NAMESPACE, {}, True),
     (CONTROLLER, "delete", "modelverdicts.modelward.dev", NAMESPACE, {}, False),
+    (CONTROLLER, "create", "configmaps", NAMESPACE, {}, True),  # audit-log entries
+    (CONTROLLER, "update", "configmaps", NAMESPACE, {}, False),  # ... never rewritten
+    (CONTROLLER, "delete", "configmaps", NAMESPACE, {}, False),
+    (CONTROLLER, "create", "configmaps", "ml", {}, False),
     (CONTROLLER, "create", "events", "ml", {}, True),
     (WEBHOOK, "create", "modelvettings.modelward.dev", "ml", {}, True),
     (WEBHOOK, "get", "modelvettings.modelward.dev", "ml", {}, True),
     (WEBHOOK, "list", "modelvettings.modelward.dev", "ml", {}, False),
     (WEBHOOK, "patch", "modelvettings.modelward.dev/status", "ml", {}, False),
     (WEBHOOK, "create", "modelverdicts.modelward.dev", NAMESPACE, {}, False),
+    (WEBHOOK, "create", "configmaps", NAMESPACE, {}, False),
+    (AUDIT, "list", "pods", "", {}, True),  # the PolicyReport CronJob
+    (AUDIT, "list", "deployments.apps", "ml", {}, True),
+    (AUDIT, "list", "modelverdicts.modelward.dev", NAMESPACE, {}, True),
+    (AUDIT, "create", "policyreports.wgpolicyk8s.io", "ml", {}, True),
+    (AUDIT, "delete", "policyreports.wgpolicyk8s.io", "ml", {}, False),
+    (AUDIT, "update", "configmaps", NAMESPACE, INVENTORY, True),
+    (AUDIT, "update", "configmaps", NAMESPACE, {"name": "modelward-log-0000000000"}, False),
+    (AUDIT, "get", "secrets", "ml", {}, False),
+    (AUDIT, "create", "pods", "ml", {}, False),
+    (AUDIT, "create", "modelverdicts.modelward.dev", NAMESPACE, {}, False),
 ]
 
 

@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 from kubernetes import client
 
+from modelward.engine.verdicts.keys import load_private_key, public_pem
 from modelward.engine.verdicts.registry.kubernetes import KubernetesRegistry
 from modelward.engine.verdicts.signed import SignedVerdict, Verdict, generate_keypair, sign_verdict
 from tests.e2e.admission_cluster import (
@@ -53,6 +54,7 @@ class Setup:
     webhook: Webhook
     enforce: str
     warn: str
+    private_key: Path
 
 
 @pytest.fixture(scope="module")
@@ -66,6 +68,7 @@ def setup(kube_cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> It
             kube_cluster, api, release.webhook,
             enforce=make_namespace(api, "ml-enforce"),
             warn=make_namespace(api, "ml-warn", {"modelward.dev/mode": "warn"}),
+            private_key=release.private_key,
         )  # fmt: skip
         make_namespace(api, EXEMPT)
         _wait_for_verdict(setup)
@@ -249,3 +252,40 @@ def test_decisions_are_in_the_audit_log(setup: Setup) -> None:
     records = [r for r in setup.webhook.audit_records() if r.get("name") == "audited"]
     assert [r["allowed"] for r in records] == [False, True]
     assert all(r.get("uid") for r in records)
+
+
+def test_admitted_models_carry_their_verdict_digest(setup: Setup) -> None:
+    admitted = create(setup.cluster, _pods(setup.enforce), _pod("digested", VETTED))
+    assert admitted.status == 201, admitted.body
+    [record] = [r for r in setup.webhook.audit_records() if r.get("name") == "digested"]
+    assert record["models"][0]["verdict"]["digest"].startswith("sha256:")
+
+
+def test_inventory_lists_every_admitted_workload_with_its_digest(setup: Setup) -> None:
+    settings = setup.webhook.root / "config" / "webhook.yaml"
+    proc = run_modelward(["inventory", "--config", str(settings), "--format", "json",
+                          "-n", setup.enforce], setup.cluster)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    rows = {(d["kind"], d["name"]): d for d in json.loads(proc.stdout)["deployments"]}
+    # Everything the webhook admitted in the namespace (the pods of "vetted" fold into it).
+    for workload in [("Pod", "vetted"), ("Deployment", "vetted"), ("InferenceService", "vetted"),
+                     ("Pod", "audited"), ("Pod", "digested")]:  # fmt: skip
+        row = rows[workload]
+        assert row["reference"] == VETTED and row["digest"].startswith("sha256:"), row
+    assert len({row["digest"] for row in rows.values()}) == 1
+
+
+def test_the_publication_is_in_the_registry_audit_log(setup: Setup, tmp_path: Path) -> None:
+    url = f"kubernetes://{RELEASE_NAMESPACE}"
+    log = tmp_path / "log.jsonl"
+    exported = run_modelward(["registry", "export-log", "--registry", url, "-o", str(log)],
+                             setup.cluster)  # fmt: skip
+    assert exported.returncode == 0, exported.stderr
+    [line] = log.read_text().splitlines()  # vet --publish; the other verdicts were put unlogged
+    entry = json.loads(base64.b64decode(json.loads(line)["entry"]["payload"]))
+    assert (entry["seq"], entry["kind"], entry["reference"]) == (0, "publication", VETTED)
+    assert entry["actor"].startswith("cli:") and entry["reason"] == "vet --publish"
+    public = tmp_path / "verdict.pub"
+    public.write_bytes(public_pem(load_private_key(setup.private_key.read_bytes()).public_key()))
+    proc = run_modelward(["registry", "verify-log", str(log), "--key", str(public)], setup.cluster)
+    assert proc.returncode == 0 and proc.stdout.startswith("intact: 1 entries"), proc.stdout

@@ -6,6 +6,8 @@ Verdicts come from a SQLite registry, or from ModelVerdict resources in the clus
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,14 +26,16 @@ from tests.admission.core_helpers import (
     signed_verdict,
     vetting_keys,
 )
-from tests.cli.helpers import run
+from tests.cli.helpers import MODELWARD, run
 from tests.e2e.admission_cluster import apply_crd, inference_service_crd
-from tests.e2e.kube import Cluster, cluster_fixture
+from tests.e2e.kube import Cluster, cluster_fixture, tools_bin
 
 pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[2]
 VERDICT_CRD = REPO / "charts" / "modelward" / "crds" / "modelverdicts.yaml"
+#: The wgpolicyk8s.io CRDs, as `scripts/tools.sh policyreport-crds` fetches them.
+POLICY_REPORT_CRDS = tools_bin().parent / "crds" / "policyreport"
 UNVETTED = f"hf://acme/unvetted@{REVISION}"
 MODE = "modelward.dev/mode"
 
@@ -60,6 +64,10 @@ def cluster(kube_cluster: Cluster) -> Iterator[Cluster]:
     core, apps = client.CoreV1Api(api), client.AppsV1Api(api)
     apply_crd(api, inference_service_crd())
     apply_crd(api, yaml.safe_load(VERDICT_CRD.read_text()))
+    for name in ("policyreports", "clusterpolicyreports"):
+        crd = POLICY_REPORT_CRDS / f"wgpolicyk8s.io_{name}.yaml"
+        assert crd.is_file(), f"{crd} is missing: run `bash scripts/tools.sh policyreport-crds`"
+        apply_crd(api, yaml.safe_load(crd.read_text()))
     for name, labels in [("audit-prod", {}), ("audit-warn", {MODE: "warn"}), ("audit-exempt", {}),
                          ("audit-clean", {}), ("modelward", {})]:  # fmt: skip
         create_namespace(core, name, labels)
@@ -160,3 +168,104 @@ def test_audit_errors_exit_2(cluster: Cluster, settings: dict[str, Path], tmp_pa
     assert code == 2 and "exclude each other" in err
     proc = run("audit", "--kubeconfig", str(tmp_path / "missing"))
     assert proc.returncode == 2 and "kubeconfig" in proc.stderr
+
+
+def policy_reports(cluster: Cluster) -> dict[str, dict[str, Any]]:
+    api = config.new_client_from_config(config_file=str(cluster.kubeconfig_path))
+    try:
+        listing = client.CustomObjectsApi(api).list_cluster_custom_object(
+            "wgpolicyk8s.io", "v1alpha2", "policyreports"
+        )
+    finally:
+        api.close()
+    return {item["metadata"]["namespace"]: item for item in listing["items"]}
+
+
+def test_policy_reports_are_written_per_namespace(
+    cluster: Cluster, settings: dict[str, Path]
+) -> None:
+    for _ in range(2):  # the second run replaces the reports of the first
+        code, out, err = audit(cluster, settings["sqlite"], "--policy-report")
+        assert code == 1, out + err
+        assert "policy report written: audit-prod/modelward-audit" in err
+    reports = policy_reports(cluster)
+    summaries = {ns: report["summary"] for ns, report in reports.items()}
+    zero = {"pass": 0, "fail": 0, "warn": 0, "error": 0, "skip": 0}
+    assert summaries == {
+        "audit-prod": {**zero, "pass": 2, "fail": 1},  # vetted, minilm; rogue
+        "audit-warn": {**zero, "fail": 1},
+        "audit-exempt": {**zero, "skip": 1},
+        "audit-clean": {**zero, "pass": 1},
+    }
+    prod = reports["audit-prod"]
+    assert all(r["source"] == "modelward" for r in prod["results"])
+    [fail] = [r for r in prod["results"] if r["result"] == "fail"]
+    assert (fail["policy"], fail["resources"][0]["kind"], fail["resources"][0]["name"]) == (
+        "model-unvetted",
+        "Pod",
+        "rogue",
+    )
+    assert fail["properties"] == {"container": "vllm", "model": UNVETTED, "digest": "-",
+                                  "mode": "enforce"}  # fmt: skip
+    passed = [r for r in prod["results"] if r["result"] == "pass"]
+    assert {r["properties"]["model"] for r in passed} == {REFERENCE}
+    assert all(r["properties"]["digest"].startswith("sha256:") for r in passed)
+
+
+def test_inventory_shows_every_workload_with_its_model_digest(
+    cluster: Cluster, settings: dict[str, Path]
+) -> None:
+    kube = ("--kubeconfig", str(cluster.kubeconfig_path), "--config", str(settings["sqlite"]))
+    proc = run("inventory", *kube, "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    rows = {(d["namespace"], d["kind"], d["name"], d["container"], d["reference"]): d
+            for d in json.loads(proc.stdout)["deployments"]}  # fmt: skip
+    digest = signed_verdict().digest
+    vetted = [("audit-prod", "Deployment", "vetted", "server", REFERENCE),
+              ("audit-clean", "Deployment", "vetted", "server", REFERENCE),
+              ("audit-prod", "InferenceService", "minilm", "spec.predictor.model.storageUri",
+               REFERENCE)]  # fmt: skip
+    for key in vetted:
+        assert rows[key]["digest"] == digest and rows[key]["decision"] == "allow", key
+        assert rows[key]["since"].endswith("Z")
+    rogue = rows[("audit-prod", "Pod", "rogue", "vllm", UNVETTED)]
+    assert (rogue["digest"], rogue["decision"]) == (None, "deny")
+    assert len(rows) == 5  # plus audit-warn/risky; the exempt pod is not judged
+    proc = run("inventory", *kube, "--format", "csv", "--reference", REFERENCE)
+    lines = proc.stdout.splitlines()
+    assert lines[0] == "namespace,kind,name,container,reference,digest,since,decision"
+    assert len(lines) == 4 and all(digest in line for line in lines[1:])
+    proc = run("inventory", *kube, "-n", "audit-clean")
+    assert proc.stdout.splitlines()[1].split()[:5] == [
+        "audit-clean", "Deployment/vetted", "server", REFERENCE, str(digest)
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("registry", ["sqlite", "kubernetes"])
+def test_registry_show_lists_where_a_verdict_runs(
+    cluster: Cluster, settings: dict[str, Path], registry: str
+) -> None:
+    kube = ("--kubeconfig", str(cluster.kubeconfig_path), "--config", str(settings[registry]))
+    if registry == "sqlite":
+        proc = run("inventory", *kube, "--record", "--format", "csv")
+        assert proc.returncode == 0, proc.stderr
+    else:  # as the chart's CronJob does it
+        proc = run("audit", *kube, "--record-inventory", "--exit-zero")
+        assert proc.returncode == 0, proc.stderr
+    assert "inventory recorded in" in proc.stderr
+    url = str(settings["sqlite"].parent / "verdicts.db")
+    if registry == "kubernetes":
+        url = "kubernetes://modelward"
+    shown = subprocess.run(
+        [str(MODELWARD), "registry", "show", REFERENCE, "--registry", url, "--format", "json"],
+        capture_output=True, text=True, check=False,
+        env={**os.environ, "KUBECONFIG": str(cluster.kubeconfig_path)},
+    )  # fmt: skip
+    assert shown.returncode == 0, shown.stderr
+    running = json.loads(shown.stdout)["deployments"]
+    assert sorted((r["namespace"], r["kind"], r["name"]) for r in running) == [
+        ("audit-clean", "Deployment", "vetted"),
+        ("audit-prod", "Deployment", "vetted"),
+        ("audit-prod", "InferenceService", "minilm"),
+    ]
+    assert all(r["digest"] == signed_verdict().digest and r["recorded_at"] for r in running)

@@ -5,11 +5,14 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from modelward.engine.errors import Error
 from modelward.engine.extras import requires
 from modelward.engine.verdicts.signed import SignedVerdict, VerdictError
+
+if TYPE_CHECKING:
+    from modelward.engine.verdicts.auditlog.entry import EntrySigner
 
 SQLITE_PREFIX = "sqlite://"
 KUBERNETES_PREFIX = "kubernetes://"
@@ -111,22 +114,39 @@ def check_registry_url(url: str, *, writing: bool = False) -> None:
                 break
 
 
-def open_registry(url: str, *, api_client: Any = None) -> Registry:
+def open_registry(
+    url: str, *, api_client: Any = None, audit: EntrySigner | None = None
+) -> Registry:
     """A SQLite registry (``sqlite:///`` URL or a plain path, see ``sqlite_path``) or
     ``kubernetes://NAMESPACE``.
 
     For ``kubernetes://`` the API client comes from ``api_client`` or, when None, from
-    in-cluster credentials or the kubeconfig (``kubeclient.api_client``).
+    in-cluster credentials or the kubeconfig (``kubeclient.api_client``). With ``audit``, every
+    ``put`` also appends a signed entry to the registry's audit log.
     """
     path = sqlite_path(url)
     if path is None:
-        return _kubernetes(url, url[len(KUBERNETES_PREFIX) :], api_client)
+        return _kubernetes(url, url[len(KUBERNETES_PREFIX) :], api_client, audit)
     from modelward.engine.verdicts.registry.sqlite import SqliteRegistry
 
-    return SqliteRegistry(path)
+    return SqliteRegistry(path, audit=audit)
 
 
-def _kubernetes(url: str, namespace: str, api_client: Any) -> Registry:
+def audit_log(registry: Registry) -> list[tuple[int, dict[str, Any]]]:
+    """The stored audit log of ``registry`` ((seq, entry envelope), stored order)."""
+    entries = getattr(registry, "log_entries", None)
+    if entries is None:
+        raise RegistryUnavailable(f"{registry!r} keeps no audit log")
+    return list(entries())
+
+
+def recorded_deployments(registry: Registry) -> Any:
+    """The inventory snapshot stored with ``registry`` (``deployments.Snapshot``), or None."""
+    load = getattr(registry, "deployments", None)
+    return None if load is None else load()
+
+
+def _kubernetes(url: str, namespace: str, api_client: Any, audit: EntrySigner | None) -> Registry:
     from modelward.engine.kubeclient import KubeAccessError
     from modelward.engine.kubeclient import api_client as make_client
 
@@ -144,4 +164,4 @@ def _kubernetes(url: str, namespace: str, api_client: Any) -> Registry:
         raise RegistryUnavailable(
             f"{url}: no Kubernetes credentials (not in a cluster, no kubeconfig found)"
         )
-    return KubernetesRegistry(namespace, api_client)
+    return KubernetesRegistry(namespace, api_client, audit=audit)

@@ -19,8 +19,11 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 from urllib3.exceptions import HTTPError
 
+from modelward.engine.verdicts.auditlog.entry import EntrySigner, Kind
 from modelward.engine.verdicts.registry import OlderThanStored, RegistryUnavailable
+from modelward.engine.verdicts.registry.deployments import ConfigMapDeployments, Snapshot
 from modelward.engine.verdicts.registry.kubernetes_cache import VerdictCache
+from modelward.engine.verdicts.registry.kubernetes_log import ConfigMapLog
 from modelward.engine.verdicts.registry.modelverdict import (
     GROUP,
     PLURAL,
@@ -47,22 +50,35 @@ T = TypeVar("T")
 class KubernetesRegistry:
     """A ``Registry`` of ``ModelVerdict`` resources in ``namespace``."""
 
-    def __init__(self, namespace: str, api_client: client.ApiClient) -> None:
+    def __init__(
+        self, namespace: str, api_client: client.ApiClient, *, audit: EntrySigner | None = None
+    ) -> None:
         self.namespace = namespace
         self._api = client.CustomObjectsApi(api_client)
+        self.audit = audit  # when set, every put is first appended to the audit log
+        self.log = ConfigMapLog(namespace, api_client)
+        self._deployments = ConfigMapDeployments(namespace, api_client)
 
     def __repr__(self) -> str:
         return f"KubernetesRegistry(namespace={self.namespace!r})"
 
     def put(self, signed: SignedVerdict) -> None:
-        """Create the reference's resource, or replace it when it exists."""
+        """Create the reference's resource, or replace it when it exists.
+
+        With ``audit`` the log entry is appended first (after the older-verdict check): a
+        publication that fails after it is visible in the log, never one that is missing."""
         name = resource_name(signed.reference)
+        logged = self.audit is None
         for _ in range(PUT_ATTEMPTS):
             existing = self._read(name)
+            if existing is not None:
+                _refuse_older(signed, existing)
+            if not logged:
+                self.record([(signed, None)])
+                logged = True
             if existing is None:
                 stored = self._write("create", partial(self._create, signed))
             else:
-                _refuse_older(signed, existing)
                 version = existing["metadata"]["resourceVersion"]
                 stored = self._write("replace", partial(self._replace, signed, version))
             if stored:
@@ -70,6 +86,21 @@ class KubernetesRegistry:
         raise RegistryUnavailable(
             f"{self}: the verdict for {signed.reference!r} kept changing while it was stored"
         )
+
+    def record(self, events: list[tuple[SignedVerdict, Kind | None]]) -> None:
+        """Append log entries only (e.g. ``expiry``); needs ``audit``."""
+        if self.audit is None:
+            raise RegistryUnavailable(f"{self}: no signing key to append to the audit log")
+        self.log.append(self.audit, events)
+
+    def record_deployments(self, snapshot: Snapshot) -> None:
+        self._call("record the inventory", lambda: self._deployments.record(snapshot))
+
+    def deployments(self) -> Snapshot | None:
+        return self._call("read the inventory", self._deployments.load)
+
+    def log_entries(self) -> list[tuple[int, dict[str, Any]]]:
+        return list(self.log.entries())
 
     def get(self, reference: str) -> SignedVerdict | None:
         obj = self._read(resource_name(reference))

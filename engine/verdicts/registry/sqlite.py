@@ -20,7 +20,9 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import quote
 
+from modelward.engine.verdicts.auditlog.entry import EntrySigner, Kind, canonical, digest_of
 from modelward.engine.verdicts.registry import RegistryUnavailable
+from modelward.engine.verdicts.registry.deployments import Snapshot, parse_snapshot
 from modelward.engine.verdicts.registry.newest import by_claimed_time, newest_claimed
 from modelward.engine.verdicts.signed import SignedVerdict, VerdictError
 
@@ -38,6 +40,11 @@ CREATE TABLE IF NOT EXISTS verdicts (
     envelope TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS verdicts_by_reference ON verdicts (reference, created_ts, id);
+CREATE TABLE IF NOT EXISTS audit_log (
+    seq INTEGER PRIMARY KEY,
+    envelope TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS deployments (id INTEGER PRIMARY KEY CHECK (id = 1), snapshot TEXT);
 PRAGMA user_version = {SCHEMA_VERSION};
 """
 INSERT = (
@@ -55,15 +62,25 @@ SELECT_ALL = (
     "ORDER BY reference, id DESC"
 )
 
+SELECT_HEAD = "SELECT seq, envelope FROM audit_log ORDER BY seq DESC LIMIT 1"
+INSERT_ENTRY = "INSERT INTO audit_log (seq, envelope) VALUES (?, ?)"
+
 Mode = Literal["ro", "rw", "rwc"]
 
 
 class SqliteRegistry:
     """A ``Registry`` in the SQLite file at ``path`` (created by the first ``put``)."""
 
-    def __init__(self, path: Path, *, timeout: float = BUSY_TIMEOUT_SECONDS) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        timeout: float = BUSY_TIMEOUT_SECONDS,
+        audit: EntrySigner | None = None,
+    ) -> None:
         self.path = Path(path)
         self.timeout = timeout
+        self.audit = audit  # when set, every put appends to the audit log in its transaction
 
     def __repr__(self) -> str:
         return f"SqliteRegistry({str(self.path)!r})"
@@ -72,8 +89,51 @@ class SqliteRegistry:
         self.put_many([signed])
 
     def put_many(self, verdicts: Sequence[SignedVerdict]) -> None:
-        """Store ``verdicts`` in one transaction: all of them, or none when it fails."""
+        """Store ``verdicts`` in one transaction: all of them, or none when it fails; with
+        ``audit``, their log entries are appended in the same transaction."""
         rows = [_row(signed) for signed in verdicts]
+        self._write(rows, [(signed, None) for signed in verdicts])
+
+    def record(self, events: Sequence[tuple[SignedVerdict, Kind | None]]) -> None:
+        """Append log entries only (e.g. ``expiry``); needs ``audit``."""
+        if self.audit is None:
+            raise RegistryUnavailable(f"{self}: no signing key to append to the audit log")
+        self._write([], list(events))
+
+    def log_entries(self) -> list[tuple[int, dict[str, Any]]]:
+        """The audit log as stored: (seq, entry envelope), by seq; empty without a log."""
+        with self._connection("rw") as conn:
+            try:
+                rows = conn.execute("SELECT seq, envelope FROM audit_log ORDER BY seq").fetchall()
+            except sqlite3.OperationalError as exc:
+                if "no such table" in str(exc):
+                    return []
+                raise
+        return [(int(seq), _entry(text)) for seq, text in rows]
+
+    def record_deployments(self, snapshot: Snapshot) -> None:
+        """Replace the stored inventory snapshot (``deployments``)."""
+        with self._connection("rwc") as conn:
+            conn.executescript(SCHEMA)
+            conn.execute(
+                "INSERT OR REPLACE INTO deployments (id, snapshot) VALUES (1, ?)",
+                (snapshot.to_json(),),
+            )
+
+    def deployments(self) -> Snapshot | None:
+        """The stored inventory snapshot; None when none was recorded."""
+        with self._connection("rw") as conn:
+            try:
+                row = conn.execute("SELECT snapshot FROM deployments WHERE id = 1").fetchone()
+            except sqlite3.OperationalError as exc:
+                if "no such table" in str(exc):
+                    return None
+                raise
+        return None if row is None else parse_snapshot(row[0])
+
+    def _write(
+        self, rows: list[tuple[Any, ...]], events: list[tuple[SignedVerdict, Kind | None]]
+    ) -> None:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -83,8 +143,21 @@ class SqliteRegistry:
                 conn.execute("PRAGMA journal_mode = WAL")
             conn.executescript(SCHEMA)
             with conn:  # one transaction (the connection is in autocommit mode otherwise)
-                conn.execute("BEGIN")
+                # IMMEDIATE: the write lock is taken before the log head is read, so two
+                # writers can never both extend the same head (no forked chain).
+                conn.execute("BEGIN IMMEDIATE")
                 conn.executemany(INSERT, rows)
+                if self.audit is not None and events:
+                    conn.executemany(INSERT_ENTRY, self._entries(conn, events))
+
+    def _entries(
+        self, conn: sqlite3.Connection, events: list[tuple[SignedVerdict, Kind | None]]
+    ) -> list[tuple[int, str]]:
+        assert self.audit is not None
+        last = conn.execute(SELECT_HEAD).fetchone()
+        head = None if last is None else (int(last[0]), digest_of(_entry(last[1])))
+        return [(seq, canonical(envelope).decode())
+                for seq, envelope in self.audit.chain(head, events)]  # fmt: skip
 
     def get(self, reference: str) -> SignedVerdict | None:
         """The row whose payload claims the newest ``created_at`` (unverified; for display)."""
@@ -153,6 +226,15 @@ class SqliteRegistry:
 
     def _unavailable(self, reason: str) -> RegistryUnavailable:
         return RegistryUnavailable(f"verdict registry {self.path}: {reason}")
+
+
+def _entry(text: str) -> dict[str, Any]:
+    """A stored entry; one that is not JSON is kept as a string (verification reports it)."""
+    try:
+        decoded = json.loads(text)
+    except (TypeError, ValueError):
+        return {"unreadable": str(text)[:200]}
+    return decoded if isinstance(decoded, dict) else {"unreadable": str(text)[:200]}
 
 
 def _row(signed: SignedVerdict) -> tuple[Any, ...]:
