@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 
@@ -40,6 +41,23 @@ def test_revoke_signs_a_revocation_that_show_and_list_report(tmp_path: Path) -> 
     assert row["status"] == "revoked" and row["outcome"] == "revoked"
     assert row["revocation"]["reason"] == "backdoor reported"
     assert row["revocation"]["revoked_by"] == "secops"
+
+
+def test_revoke_appends_a_signed_revocation_entry_to_the_audit_log(tmp_path: Path) -> None:
+    db, private, public = _setup(tmp_path)
+    revoked = run("registry", "revoke", REFERENCE, "--reason", "backdoor reported",
+                  "--signing-key", str(private), "--registry", str(db))  # fmt: skip
+    assert revoked.returncode == 0, revoked.stderr
+    log = tmp_path / "log.jsonl"
+    exported = run("registry", "export-log", "--registry", str(db), "-o", str(log))
+    assert exported.returncode == 0, exported.stderr
+    lines = log.read_text().splitlines()
+    entries = [json.loads(base64.b64decode(json.loads(line)["entry"]["payload"])) for line in lines]
+    [entry] = [e for e in entries if e["kind"] == "revocation"]
+    assert entry["reference"] == REFERENCE and entry["outcome"] == "revoked"
+    assert entry["reason"] == "registry revoke: backdoor reported"
+    verified = run("registry", "verify-log", str(log), "--key", str(public))
+    assert verified.returncode == 0, verified.stdout + verified.stderr
 
 
 def test_revoke_needs_a_reason_and_a_key(tmp_path: Path) -> None:
