@@ -41,8 +41,9 @@ def test_policy_samples_are_valid_facts(sample: Path) -> None:
     policy_input = json.loads(sample.read_text())
     model = policy_input["model"]
     verdict = (policy_input.get("admission") or {}).get("verdict") or {}
-    if "admission" in policy_input and not verdict.get("trusted"):
-        # Without a trusted verdict admission knows only the reference: a subject, no facts.
+    if "admission" in policy_input and (not verdict.get("trusted") or verdict.get("revoked")):
+        # Without a trusted verdict admission knows only the reference, and a revocation
+        # carries only the subject it revokes: a subject, no facts.
         assert set(model) == {"schema", "subject"}
         assert {"ref", "pinned"} <= set(model["subject"])
         return
