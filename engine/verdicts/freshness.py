@@ -108,10 +108,8 @@ class Expiry:
 def parse_expiry(text: str) -> Expiry:
     """A maximum age (``30d``, see ``parse_max_age``), a date (``2027-03-31``: the end of that
     day, UTC) or an RFC 3339 time; ``ValueError`` otherwise, or when it is not in the future."""
-    try:
+    if _DURATION.fullmatch(text):  # a duration: its own range error, if any
         return Expiry(age=parse_max_age(text))
-    except ValueError:
-        pass
     until = _end_of_day(text) or parse_time(text.strip())
     if until is None:
         raise ValueError(

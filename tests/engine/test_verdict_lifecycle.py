@@ -134,6 +134,12 @@ def test_expires_refuses_the_past_nonsense_and_the_far_future(text: str) -> None
         parse_expiry(text)
 
 
+@pytest.mark.parametrize("text", ["4000d", "0d", " 600w "])
+def test_a_duration_out_of_range_says_the_range(text: str) -> None:
+    with pytest.raises(ValueError, match="at most 3660d"):
+        parse_expiry(text)
+
+
 # --- revocation ---------------------------------------------------------------------------------
 
 
