@@ -11,6 +11,7 @@ import numpy as np
 from modelward.engine.behaviour.combine import calibrate, combine
 from modelward.engine.behaviour.methods import (
     blend_inversion,
+    patch_certainty,
     patch_inversion,
     random_triggers,
     token_inversion,
@@ -37,6 +38,7 @@ def _plan(model: ProbedClassifier, probes: Probes) -> tuple[list[tuple[str, Meth
     plan += [
         (blend_inversion.NAME, blend_inversion.run),
         (patch_inversion.NAME, patch_inversion.run),
+        (patch_certainty.NAME, patch_certainty.run),
         (random_triggers.NAME, random_triggers.run),
     ]
     return plan, None
