@@ -38,8 +38,8 @@ def _plan(model: ProbedClassifier, probes: Probes) -> tuple[list[tuple[str, Meth
     plan += [
         (blend_inversion.NAME, blend_inversion.run),
         (patch_inversion.NAME, patch_inversion.run),
-        (patch_certainty.NAME, patch_certainty.run),
         (random_triggers.NAME, random_triggers.run),
+        (patch_certainty.NAME, patch_certainty.run),  # last: the others keep their random streams
     ]
     return plan, None
 
