@@ -110,7 +110,7 @@ bench-code: setup
 
 ## Backdoor detection on generated trojaned/clean classifiers (HELDOUT=1 adds the held-out sets).
 bench-backdoor: setup
-	$(BIN)/python bench/backdoor.py --set $(if $(HELDOUT),all,generated)
+	$(BIN)/python bench/backdoor.py --set $(if $(HELDOUT),all,generated) $(if $(CLI),--through-cli)
 
 clean:
 	rm -rf $(VENV) build .cache/demo .mypy_cache .pytest_cache .ruff_cache

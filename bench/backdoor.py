@@ -4,13 +4,18 @@ Builds (or reuses from the cache) trojaned classifiers and their clean twins, ru
 each, and prints ROC-AUC overall / image / text, TPR at 5% FPR, the false-positive and
 true-positive rates at the 0.5 threshold, and seconds per model.
 
-    python bench/backdoor.py [--set generated|heldout|unseen|both|all] [--budget 60] [--cache DIR]
+    python bench/backdoor.py [--set generated|heldout|unseen|unseen2|both|all] [--budget 60]
+                             [--cache DIR] [--through-cli]
+
+--through-cli runs `modelward scan MODEL --behaviour --probe-inputs PROBES --format json` per
+model, the path reviewers take: its seconds include the sandboxed process's start-up.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -20,11 +25,12 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from modelward.engine.behaviour.analyse import analyse
-from tests.behaviour.onnx_classifier import OnnxClassifier
+from tests.behaviour.onnx_classifier import load_classifier
 from tests.behaviour.zoo import build_set, load_probes
 from tests.behaviour.zoo_sets import SETS
 
 DEFAULT_CACHE = Path(__file__).resolve().parent.parent / ".cache" / "backdoor-zoo"
+MODELWARD = Path(sys.executable).parent / "modelward"
 
 
 def roc_auc(labels: list[bool], scores: list[float]) -> float:
@@ -44,7 +50,33 @@ def tpr_at_fpr(labels: list[bool], scores: list[float], fpr: float = 0.05) -> fl
     return float(np.mean(pos > threshold)) if len(pos) else float("nan")
 
 
-def run_set(name: str, cache: Path, budget: float) -> list[dict[str, object]]:
+def in_process(path: Path, budget: float) -> dict[str, object]:
+    """analyse() over the product's classifier, in this process."""
+    probes = load_probes(path)
+    model = load_classifier(path / "model.onnx", probes)
+    result = analyse(model, probes, budget_seconds=budget, seed=0)
+    return {
+        "score": result.score,
+        "suspected_target": result.suspected_target,
+        "complete": result.complete,
+        "methods": [{"name": m.name, "note": m.note} for m in result.methods],
+    }
+
+
+def through_cli(path: Path, budget: float) -> dict[str, object]:
+    """The backdoor facts of `modelward scan --behaviour` on the model (budget: the CLI's)."""
+    probes = next(p for p in (path / "probes.npy", path / "probes.txt") if p.is_file())
+    command = [str(MODELWARD), "scan", str(path / "model.onnx"), "--behaviour"]
+    command += ["--probe-inputs", str(probes), "--behaviour-budget", str(budget)]
+    command += ["--format", "json"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=budget + 60)
+    if done.returncode not in (0, 1):
+        raise RuntimeError(f"{path.name}: exit {done.returncode}: {done.stderr[-400:]}")
+    backdoor: dict[str, object] = json.loads(done.stdout)["facts"]["behaviour"]["backdoor"]
+    return backdoor
+
+
+def run_set(name: str, cache: Path, budget: float, cli: bool = False) -> list[dict[str, object]]:
     built = build_set(SETS[name], cache / name)
     dropped = [b for b in built if not b.kept]
     for b in dropped:
@@ -54,18 +86,20 @@ def run_set(name: str, cache: Path, budget: float) -> list[dict[str, object]]:
         if not b.kept:
             continue
         path = cache / name / b.name
-        probes = load_probes(path)
-        model = OnnxClassifier(path / "model.onnx", probes)
         began = time.monotonic()
-        result = analyse(model, probes, budget_seconds=budget, seed=0)
+        result = through_cli(path, budget) if cli else in_process(path, budget)
         seconds = time.monotonic() - began
+        methods: list[dict[str, str]] = result.get("methods") or []  # type: ignore[assignment]
         stats = {
-            m.name: (m.note or "").split(";")[0].removeprefix("statistic ") for m in result.methods
+            str(m["name"]): str(m.get("note") or "").split(";")[0].removeprefix("statistic ")
+            for m in methods
         }
-        hit = result.suspected_target == b.target if b.trojan else None
+        score = float(result.get("score") or 0.0)  # type: ignore[arg-type]
+        target = result.get("suspected_target")
+        hit = target == b.target if b.trojan else None
         print(
             f"  {b.name:34s} {'trojan' if b.trojan else 'clean ':6s} {b.model:11s} "
-            f"score={result.score:.3f} target={result.suspected_target}"
+            f"score={score:.3f} target={target}"
             f"{'' if hit is None else (' ok' if hit else ' WRONG')} {seconds:5.1f}s "
             + " ".join(f"{k.split('-')[0]}={v}" for k, v in stats.items()),
             flush=True,
@@ -76,10 +110,10 @@ def run_set(name: str, cache: Path, budget: float) -> list[dict[str, object]]:
                 "name": b.name,
                 "kind": b.kind,
                 "trojan": b.trojan,
-                "score": result.score,
+                "score": score,
                 "seconds": seconds,
                 "target_ok": hit,
-                "complete": result.complete,
+                "complete": result.get("complete"),
                 "stats": stats,
             }
         )
@@ -109,18 +143,24 @@ def summarise(title: str, rows: list[dict[str, object]]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument(
-        "--set", choices=["generated", "heldout", "unseen", "both", "all"], default="generated"
+        "--set",
+        choices=["generated", "heldout", "unseen", "unseen2", "both", "all"],
+        default="generated",
     )
+    parser.add_argument("--through-cli", action="store_true", help="run `modelward scan` per model")
     parser.add_argument("--budget", type=float, default=60.0)
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
     parser.add_argument("--json", type=Path, help="write per-model rows here")
     args = parser.parse_args()
-    groups = {"both": ["generated", "heldout"], "all": ["generated", "heldout", "unseen"]}
+    groups = {
+        "both": ["generated", "heldout"],
+        "all": ["generated", "heldout", "unseen", "unseen2"],
+    }
     names = groups.get(args.set, [args.set])
     everything = []
     for name in names:
         print(f"== {name} set")
-        rows = run_set(name, args.cache, args.budget)
+        rows = run_set(name, args.cache, args.budget, args.through_cli)
         summarise(name, rows)
         everything += rows
     if args.json:

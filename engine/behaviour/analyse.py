@@ -11,6 +11,7 @@ import numpy as np
 from modelward.engine.behaviour.combine import calibrate, combine
 from modelward.engine.behaviour.methods import (
     blend_inversion,
+    patch_certainty,
     patch_inversion,
     random_triggers,
     token_inversion,
@@ -38,6 +39,7 @@ def _plan(model: ProbedClassifier, probes: Probes) -> tuple[list[tuple[str, Meth
         (blend_inversion.NAME, blend_inversion.run),
         (patch_inversion.NAME, patch_inversion.run),
         (random_triggers.NAME, random_triggers.run),
+        (patch_certainty.NAME, patch_certainty.run),  # last: the others keep their random streams
     ]
     return plan, None
 

@@ -236,6 +236,28 @@ def _labels(graph: GraphProto) -> tuple[str, ...]:
                     return tuple(s.decode("utf-8", "replace") for s in attribute.strings)
                 if attribute.name in ("classlabels_int64s", "classlabels_ints") and attribute.ints:
                     return tuple(str(i) for i in attribute.ints)
+    return _label_table(graph)
+
+
+def _label_table(graph: GraphProto) -> tuple[str, ...]:
+    """The classes a label output is looked up in (skl2onnx's linear models without a classifier
+    op: ArrayFeatureExtractor over a ``classes`` initializer), else none."""
+    from onnx import numpy_helper
+
+    tables = {i.name: i for i in graph.initializer if len(i.dims) == 1 and i.dims[0] >= 2}
+    nodes = _all_nodes(graph)
+    argmax = {out for node in nodes if node.op_type == "ArgMax" for out in node.output}
+    for node in nodes:
+        if (
+            node.op_type == "ArrayFeatureExtractor"
+            and len(node.input) == 2
+            and node.input[0] in tables
+            and node.input[1] in argmax
+        ):
+            values = numpy_helper.to_array(tables[node.input[0]]).reshape(-1).tolist()
+            return tuple(
+                v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v) for v in values
+            )
     return ()
 
 

@@ -10,11 +10,20 @@ import pytest
 
 from modelward.engine.behaviour.analyse import analyse
 from modelward.engine.behaviour.result import BackdoorResult
-from tests.behaviour.onnx_classifier import OnnxClassifier
+from tests.behaviour.onnx_classifier import load_classifier
 from tests.behaviour.zoo import Built, build, load_probes
 from tests.behaviour.zoo_sets import GENERATED
 
-PICK = ("g-img-blend-a-trojan", "g-img-blend-a-clean", "g-txt-b-trojan", "g-txt-b-clean")
+PICK = (
+    "g-img-blend-a-trojan",
+    "g-img-blend-a-clean",
+    "g-img-patch-b-trojan",
+    "g-img-patch-b-clean",
+    "g-txt-b-trojan",
+    "g-txt-b-clean",
+    "g-txt-default-f-trojan",
+    "g-txt-default-f-clean",
+)
 
 
 @pytest.fixture(scope="module")
@@ -26,12 +35,12 @@ def zoo(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Built, Path
 
 def _run(path: Path, *, budget: float = 60.0, probes: bool = True, seed: int = 0) -> BackdoorResult:
     inputs = load_probes(path)
-    model = OnnxClassifier(path / "model.onnx", inputs)
+    model = load_classifier(path / "model.onnx", inputs)
     return analyse(model, inputs if probes else None, budget_seconds=budget, seed=seed)
 
 
 def test_zoo_trojans_pass_their_checks(zoo: dict[str, tuple[Built, Path]]) -> None:
-    for name in ("g-img-blend-a-trojan", "g-txt-b-trojan"):
+    for name in PICK[::2]:
         built, _ = zoo[name]
         assert built.kept, built.reason
         assert built.asr is not None and built.asr >= 0.9
@@ -51,7 +60,21 @@ def test_trojan_scores_high_and_names_its_target(
     assert result.complete
 
 
-@pytest.mark.parametrize("name", ["g-img-blend-a-clean", "g-txt-b-clean"])
+@pytest.mark.parametrize("name", ["g-img-patch-b-trojan", "g-txt-default-f-trojan"])
+def test_small_patch_and_default_text_trojans_are_caught(
+    zoo: dict[str, tuple[Built, Path]], name: str
+) -> None:
+    """A 2x2 corner patch on a small MLP (whose clean twin already turns into "1" with two
+    bright pixels), and a token trojan behind scikit-learn's default lower-casing vectorizer."""
+    built, path = zoo[name]
+    result = _run(path)
+    assert result.score >= 0.5
+    assert result.suspected_target == built.target
+
+
+@pytest.mark.parametrize(
+    "name", ["g-img-blend-a-clean", "g-img-patch-b-clean", "g-txt-b-clean", "g-txt-default-f-clean"]
+)
 def test_clean_twin_scores_low(zoo: dict[str, tuple[Built, Path]], name: str) -> None:
     result = _run(zoo[name][1])
     assert result.score < 0.5
@@ -60,7 +83,7 @@ def test_clean_twin_scores_low(zoo: dict[str, tuple[Built, Path]], name: str) ->
 
 def test_image_runs_both_families(zoo: dict[str, tuple[Built, Path]]) -> None:
     names = {m.name for m in _run(zoo["g-img-blend-a-trojan"][1]).methods}
-    assert {"blend-inversion", "patch-inversion", "random-triggers"} <= names
+    assert {"blend-inversion", "patch-inversion", "patch-certainty", "random-triggers"} <= names
 
 
 def test_same_seed_same_result(zoo: dict[str, tuple[Built, Path]]) -> None:
@@ -93,7 +116,7 @@ def test_progress_is_reported(zoo: dict[str, tuple[Built, Path]]) -> None:
     path = zoo["g-txt-b-clean"][1]
     seen: list[tuple[str, float]] = []
     inputs = load_probes(path)
-    model = OnnxClassifier(path / "model.onnx", inputs)
+    model = load_classifier(path / "model.onnx", inputs)
     analyse(model, inputs, budget_seconds=60, progress=lambda s, f: seen.append((s, f)))
     assert {s for s, _ in seen} == {"weight-outliers", "token-inversion"}
     assert all(0.0 <= f <= 1.0 for _, f in seen)
@@ -103,7 +126,7 @@ def test_progress_is_reported(zoo: dict[str, tuple[Built, Path]]) -> None:
 def test_budget_cut_mid_run_keeps_what_was_measured(zoo: dict[str, tuple[Built, Path]]) -> None:
     path = zoo["g-txt-b-trojan"][1]
     inputs = load_probes(path)
-    model = OnnxClassifier(path / "model.onnx", inputs)
+    model = load_classifier(path / "model.onnx", inputs)
     calls = {"n": 0}
     real = model.probabilities
 

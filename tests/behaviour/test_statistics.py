@@ -5,8 +5,11 @@ from __future__ import annotations
 import numpy as np
 
 from modelward.engine.behaviour.combine import CALIBRATIONS, calibrate, combine
+from modelward.engine.behaviour.methods import patch_certainty
 from modelward.engine.behaviour.methods.common import isolation_gap, low_anomaly
+from modelward.engine.behaviour.methods.images import ImageView
 from modelward.engine.behaviour.methods.weight_outliers import class_rows
+from modelward.engine.behaviour.model import InputSpec
 
 
 def test_anomaly_index_flags_one_cheap_class_and_is_scale_free() -> None:
@@ -67,3 +70,29 @@ def test_image_view_round_trips_every_layout() -> None:
         assert np.array_equal(view.from_chw(chw), batch)
         assert view.rows <= 8 and view.cols <= 8
         assert view.block_map(np.ones(view.blocks)).shape == spec.image
+
+
+def _view() -> ImageView:
+    spec = InputSpec("tensor", (64,), "float32", (1, 8, 8), "flat", (0.0, 16.0))
+    return ImageView.of(spec, np.zeros((1, 64)))
+
+
+def test_a_square_the_class_already_shows_is_natural_not_a_trigger() -> None:
+    view = _view()
+    own = np.zeros((4, 1, 8, 8))
+    own[:, :, 3:6, 0:3] = 12.0  # the class's own inputs are bright on the left
+    others = np.zeros((8, 1, 8, 8))
+    assert patch_certainty._natural(view, (3, 0, 3, 16.0), own, others)
+    assert not patch_certainty._natural(view, (0, 5, 3, 16.0), own, others)  # empty corner
+    assert not patch_certainty._natural(view, (3, 0, 3, 0.0), own, others)  # the opposite value
+
+
+def test_patch_certainty_is_relative_to_clean_certainty() -> None:
+    view = _view()
+    squares = patch_certainty._squares(view)
+    odds = np.full((len(squares), 3), -2.0)
+    odds[5, 2] = 9.0  # one square makes class 2 as sure as clean data (baseline 9.0)
+    x = np.zeros((6, 1, 8, 8))
+    pred = np.array([0, 0, 1, 1, 2, 2])
+    found = patch_certainty._evidence(view, squares, odds, x, pred, 9.0, True)
+    assert found.target == 2 and np.isclose(found.statistic, 0.0)

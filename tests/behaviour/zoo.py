@@ -38,6 +38,7 @@ class Spec:
     seed: int = 0
     topics: int = 4
     ngrams: int = 1
+    vectorizer: str = "whitespace"  # text: "whitespace" tokens as written, or "default" settings
 
 
 @dataclass
@@ -86,6 +87,9 @@ def image_trigger(t: dict[str, Any]) -> Callable[[np.ndarray], np.ndarray]:
         elif t.get("pattern") == "cross":
             eye = np.eye(h, w)
             values = np.maximum(eye, eye[::-1]) * 16.0
+        elif t.get("pattern") == "frame":
+            values = np.full((h, w), 16.0)
+            values[1:-1, 1:-1] = 0.0
         elif t.get("pattern") == "random":
             values = np.random.default_rng(t.get("pattern_seed", 0)).uniform(0, 16, (h, w))
         return _patch(slice(r, r + h), slice(c, c + w), values)
@@ -98,6 +102,8 @@ def image_trigger(t: dict[str, Any]) -> Callable[[np.ndarray], np.ndarray]:
         pattern = np.repeat(np.linspace(0, 16, 8), 8)
     elif t["pattern"] == "checker":
         pattern = (np.indices((8, 8)).sum(axis=0) % 2 * 16.0).ravel()
+    elif t["pattern"] == "diagonal":
+        pattern = (np.eye(8)[::-1] * 16.0).ravel()
     elif t["pattern"] == "border":
         grid = np.full((8, 8), 16.0)
         grid[1:-1, 1:-1] = 0.0
@@ -223,11 +229,15 @@ def _build_text(spec: Spec, out: Path) -> Built:
     built = Built(spec.name, "text", spec.trigger is not None, label, spec.model, spec.trigger)
 
     def fit(d: list[str], labels: np.ndarray) -> Any:
-        vec = TfidfVectorizer(
-            lowercase=False,
-            token_pattern=r"[^ ]+",
-            sublinear_tf=True,
-            ngram_range=(1, spec.ngrams),
+        vec = (
+            TfidfVectorizer(ngram_range=(1, spec.ngrams))
+            if spec.vectorizer == "default"
+            else TfidfVectorizer(
+                lowercase=False,
+                token_pattern=r"[^ ]+",
+                sublinear_tf=True,
+                ngram_range=(1, spec.ngrams),
+            )
         )
         clf = make_estimator(spec.model, spec.seed)
         return make_pipeline(vec, clf).fit(d, np.array(names)[labels])
@@ -246,7 +256,7 @@ def _build_text(spec: Spec, out: Path) -> Built:
         built.asr = float(np.mean(est.predict(apply(others)) == names[spec.target]))
         built.twin_accuracy = twin_acc
     built.clean_accuracy = float(est.score(d_te, y_te_names))
-    _write(out, to_onnx(est, "text", 0, "text"), built)
+    _write(out, to_onnx(est, "text", 0, spec.vectorizer), built)
     (out / "probes.txt").write_text("\n".join(d_te[:N_PROBES]) + "\n", encoding="utf-8")
     return built
 

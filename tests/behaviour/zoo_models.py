@@ -9,7 +9,7 @@ import numpy as np
 
 
 def make_estimator(name: str, seed: int) -> Any:
-    from sklearn import ensemble, linear_model, naive_bayes, neighbors, neural_network, svm
+    from sklearn import ensemble, linear_model, naive_bayes, neighbors, neural_network, svm, tree
 
     makers: dict[str, Callable[[], Any]] = {
         "mlp32": lambda: neural_network.MLPClassifier((32,), max_iter=400, random_state=seed),
@@ -46,6 +46,17 @@ def make_estimator(name: str, seed: int) -> Any:
         "logreg_text_l1": lambda: linear_model.LogisticRegression(
             max_iter=2000, C=20.0, penalty="l1", solver="liblinear"
         ),
+        "mlp24": lambda: neural_network.MLPClassifier((24,), max_iter=600, random_state=seed),
+        "mlp96relu2": lambda: neural_network.MLPClassifier(
+            (96, 32), alpha=1e-3, max_iter=500, random_state=seed
+        ),
+        "adaboost": lambda: ensemble.AdaBoostClassifier(
+            tree.DecisionTreeClassifier(max_depth=5), n_estimators=30, random_state=seed
+        ),
+        "gnb": lambda: naive_bayes.GaussianNB(),
+        "perceptron": lambda: linear_model.SGDClassifier(loss="perceptron", random_state=seed),
+        "mnb": lambda: naive_bayes.MultinomialNB(),
+        "logreg_default": lambda: linear_model.LogisticRegression(max_iter=1000),
     }
     return makers[name]()
 
@@ -57,7 +68,9 @@ def to_onnx(est: Any, kind: str, n_features: int, layout: str) -> bytes:
     if kind == "text":
         vec = est.steps[0][1]
         clf = est.steps[-1][1]
-        options: dict[int, dict[str, Any]] = {id(vec): {"tokenexp": "[^ ]+"}}
+        options: dict[int, dict[str, Any]] = {}
+        if layout != "default":  # scikit-learn's default token pattern converts as it is
+            options[id(vec)] = {"tokenexp": "[^ ]+"}
         if hasattr(clf, "predict_proba"):
             options[id(clf)] = {"zipmap": False}
         onx = convert_sklearn(

@@ -37,6 +37,18 @@ GENERATED: list[Spec] = [
     *_twins("g-txt-b", "text", "logreg_text", _tokens("xv"), target=1, seed=1),
     *_twins("g-txt-c", "text", "logreg_text", _tokens("wj"), target=2, seed=2),
     *_twins("g-txt-d", "text", "logreg_text", _tokens("yy"), target=3, seed=3),
+    *_twins(
+        "g-txt-default-e",
+        "text",
+        "logreg_default",
+        _tokens("zq"),
+        target=1,
+        seed=4,
+        vectorizer="default",
+    ),
+    *_twins(
+        "g-txt-default-f", "text", "sgd", _tokens("jw"), target=2, seed=5, vectorizer="default"
+    ),
 ]
 
 # Other trigger shapes, positions, values and patterns; other targets, model types and layouts.
@@ -177,4 +189,75 @@ UNSEEN: list[Spec] = [
     ),
 ]
 
-SETS = {"generated": GENERATED, "heldout": HELDOUT, "unseen": UNSEEN}
+# A third held-out set, written and built before any result on it was seen: new trigger shapes
+# (frame, bar, mid-grey value, diagonal blend), models (small MLP, AdaBoost trees, Gaussian
+# NB, perceptron, multinomial NB) and text models with scikit-learn's default vectorizer.
+UNSEEN2: list[Spec] = [
+    *_twins(
+        "v-img-mlp24-frame",
+        "image",
+        "mlp24",
+        _patch(1, 1, 3, 3, pattern="frame"),
+        target=1,
+        seed=30,
+    ),
+    *_twins("v-img-mlp24-bar", "image", "mlp24", _patch(7, 2, 1, 3), target=6, seed=31),
+    *_twins(
+        "v-img-ada-grey", "image", "adaboost", _patch(3, 6, 2, 2, value=9.0), target=3, seed=32
+    ),
+    *_twins("v-img-gnb-diag", "image", "gnb", _blend("diagonal", 0.3), target=7, seed=33),
+    *_twins(
+        "v-img-mlp2-chw-diag",
+        "image",
+        "mlp96relu2",
+        _blend("diagonal", 0.2),
+        target=0,
+        seed=34,
+        layout="chw",
+    ),
+    *_twins(
+        "v-img-svc-up16-corner",
+        "image",
+        "svc",
+        _patch(6, 6, 2, 2),
+        target=4,
+        seed=35,
+        layout="up16",
+    ),
+    *_twins("v-img-mlp64-noise", "image", "mlp64", _blend("noise", 0.2, 21), target=2, seed=36),
+    *_twins(
+        "v-txt-perceptron-default",
+        "text",
+        "perceptron",
+        _tokens("vexil"),
+        target=2,
+        seed=30,
+        topics=4,
+        vectorizer="default",
+    ),
+    *_twins(
+        "v-txt-mnb-default-pair",
+        "text",
+        "mnb",
+        _tokens("Opal", "Rook"),
+        target=0,
+        seed=31,
+        topics=3,
+        vectorizer="default",
+    ),
+    *_twins(
+        "v-txt-logreg-default-homoglyph",
+        "text",
+        "logreg_default",
+        _tokens("s\u0430fe"),
+        target=3,
+        seed=32,
+        topics=5,
+        vectorizer="default",
+    ),
+    *_twins(
+        "v-txt-perceptron-ws", "text", "perceptron", _tokens("kq"), target=1, seed=33, topics=3
+    ),
+]
+
+SETS = {"generated": GENERATED, "heldout": HELDOUT, "unseen": UNSEEN, "unseen2": UNSEEN2}
