@@ -88,7 +88,7 @@ def analyse(
         results.append(_method_result(model.labels, name, found, time.monotonic() - began))
         if progress is not None:
             progress(name, 1.0)
-    return _result(model.labels, results, evidence, note)
+    return _result(model.labels, results, evidence, note, model.spec.kind)
 
 
 def _label(labels: Sequence[str], index: int | None) -> str | None:
@@ -116,15 +116,20 @@ def _result(
     results: list[MethodResult],
     evidence: dict[str, Evidence],
     note: str | None,
+    kind: str,
 ) -> BackdoorResult:
     ran = {
         r.name: r.score
         for r in results
         if r.name in evidence and evidence[r.name].target is not None
     }
+    inversions = [r for r in results if r.name != weight_outliers.NAME and r.name in evidence]
+    if kind == "tensor" and inversions:
+        # Pixel weights are heavy-tailed in clean models too: on tensor inputs the weight
+        # statistics separated nothing (ROC-AUC 0.50), so they are reported, not combined.
+        ran.pop(weight_outliers.NAME, None)
     score, best = combine(ran)
     chosen = next((r for r in results if r.name == best), None)
-    inversions = [r for r in results if r.name != weight_outliers.NAME and r.name in evidence]
     complete = note is None and all(r.complete for r in inversions) and bool(inversions)
     return BackdoorResult(
         score=round(score, 4),

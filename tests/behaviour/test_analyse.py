@@ -141,3 +141,26 @@ def test_budget_cut_mid_run_keeps_what_was_measured(zoo: dict[str, tuple[Built, 
     assert not result.complete
     assert [m.name for m in result.methods] == ["weight-outliers", "token-inversion"]
     assert result.methods[0].complete
+
+
+def test_weight_statistics_do_not_set_the_score_of_tensor_models() -> None:
+    """Reported for every model, but combined only where they separate trojans from clean
+    models (text models' token weights), not for pixel weights."""
+    from modelward.engine.behaviour.analyse import _result
+    from modelward.engine.behaviour.methods.common import Evidence
+    from modelward.engine.behaviour.result import MethodResult
+
+    results = [
+        MethodResult("weight-outliers", 0.95, 0.0, suspected_target="1"),
+        MethodResult("patch-inversion", 0.10, 1.0, suspected_target="3"),
+    ]
+    evidence = {
+        "weight-outliers": Evidence(1.0, 1, None),
+        "patch-inversion": Evidence(0.1, 3, None),
+    }
+    labels = [str(i) for i in range(10)]
+    tensor = _result(labels, results, evidence, None, "tensor")
+    assert tensor.score == 0.10 and tensor.suspected_target == "3"
+    assert [m.name for m in tensor.methods] == ["weight-outliers", "patch-inversion"]
+    text = _result(labels, results, evidence, None, "text")
+    assert text.score == 0.95 and text.suspected_target == "1"
