@@ -11,13 +11,12 @@ from __future__ import annotations
 import numpy as np
 
 from modelward.engine.behaviour.methods.common import (
-    BudgetExhausted,
     Context,
     Evidence,
     FloatArray,
     low_anomaly,
 )
-from modelward.engine.behaviour.methods.images import ImageView
+from modelward.engine.behaviour.methods.images import ImageView, search_each_class
 
 NAME = "blend-inversion"
 FLIP = 0.9
@@ -84,24 +83,16 @@ def _min_alpha(ctx: Context, view: ImageView, x: FloatArray, values: FloatArray,
 
 def run(ctx: Context, probes: FloatArray) -> Evidence:
     """Per-class minimal blend strength; the anomaly index of the weakest class."""
-    view = ImageView.of(ctx.model.spec, probes)
-    x_all = view.to_chw(probes)
-    pred = np.argmax(ctx.probabilities(view.from_chw(x_all)), axis=1)
-    n_classes = len(ctx.model.labels)
-    alphas = np.full(n_classes, np.nan)
-    patterns: dict[int, FloatArray] = {}
-    complete = True
-    for cls in range(n_classes):
-        ctx.report(NAME, cls / n_classes)
-        x = x_all[pred != cls][:N_PROBES]
-        if len(x) == 0:
-            continue
-        try:
-            patterns[cls] = _pattern(ctx, view, x, cls)
-            alphas[cls] = _min_alpha(ctx, view, x, patterns[cls], cls)
-        except BudgetExhausted:
-            complete = False
-            break
+
+    def search(view: ImageView, x: FloatArray, cls: int) -> tuple[FloatArray, float]:
+        pattern = _pattern(ctx, view, x, cls)
+        return pattern, _min_alpha(ctx, view, x, pattern, cls)
+
+    view, blends, complete = search_each_class(ctx, NAME, probes, N_PROBES, search)
+    alphas = np.full(len(ctx.model.labels), np.nan)
+    for cls, (_, alpha) in blends.items():
+        alphas[cls] = alpha
+    patterns = {cls: pattern for cls, (pattern, _) in blends.items()}
     # Only classes a blend can reach are comparable: a pure pattern (alpha 1) lands in one class
     # for every probe, so unreachable classes say nothing about how cheap the others are.
     searched = np.flatnonzero(alphas <= 1.0)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 
-from modelward.engine.behaviour.methods.common import FloatArray
+from modelward.engine.behaviour.methods.common import BudgetExhausted, Context, FloatArray
 from modelward.engine.behaviour.model import InputSpec
 
 MAX_GRID = 8  # at most 8x8 blocks: keeps the search cost independent of the resolution
@@ -73,3 +75,33 @@ class ImageView:
             f"{len(blocks)} block(s) of {self.block}px in rows {box[0]}-{box[2]}, "
             f"cols {box[1]}-{box[3]} ({bright} set to max, {len(blocks) - bright} to min)"
         )
+
+
+Found = TypeVar("Found")
+
+
+def search_each_class(
+    ctx: Context,
+    name: str,
+    probes: FloatArray,
+    n_probes: int,
+    search: Callable[[ImageView, FloatArray, int], Found],
+) -> tuple[ImageView, dict[int, Found], bool]:
+    """``search(view, x, cls)`` for every class, ``x`` being up to ``n_probes`` probes the model
+    assigns to another class (in the (N, C, H, W) view); whether every class was searched before
+    the budget ran out."""
+    view = ImageView.of(ctx.model.spec, probes)
+    x_all = view.to_chw(probes)
+    pred = np.argmax(ctx.probabilities(view.from_chw(x_all)), axis=1)
+    n_classes = len(ctx.model.labels)
+    found: dict[int, Found] = {}
+    for cls in range(n_classes):
+        ctx.report(name, cls / n_classes)
+        x = x_all[pred != cls][:n_probes]
+        if len(x) == 0:
+            continue
+        try:
+            found[cls] = search(view, x, cls)
+        except BudgetExhausted:
+            return view, found, False
+    return view, found, True

@@ -13,14 +13,13 @@ from __future__ import annotations
 import numpy as np
 
 from modelward.engine.behaviour.methods.common import (
-    BudgetExhausted,
     Context,
     Evidence,
     FloatArray,
     isolation_gap,
     low_anomaly,
 )
-from modelward.engine.behaviour.methods.images import ImageView
+from modelward.engine.behaviour.methods.images import ImageView, search_each_class
 
 NAME = "patch-inversion"
 MAX_BLOCKS = 10
@@ -63,23 +62,13 @@ def _search(
 
 def run(ctx: Context, probes: FloatArray) -> Evidence:
     """Per-class patch cost over the probes; the anomaly index of the cheapest class."""
-    view = ImageView.of(ctx.model.spec, probes)
-    x_all = view.to_chw(probes)
-    pred = np.argmax(ctx.probabilities(view.from_chw(x_all)), axis=1)
-    n_classes = len(ctx.model.labels)
-    costs = np.full(n_classes, np.nan)
-    found: dict[int, list[tuple[int, float]]] = {}
-    complete = True
-    for cls in range(n_classes):
-        ctx.report(NAME, cls / n_classes)
-        x = x_all[pred != cls][:N_PROBES]
-        if len(x) == 0:
-            continue
-        try:
-            costs[cls], found[cls] = _search(ctx, view, x, cls)
-        except BudgetExhausted:
-            complete = False
-            break
+    view, searched, complete = search_each_class(
+        ctx, NAME, probes, N_PROBES, lambda view, x, cls: _search(ctx, view, x, cls)
+    )
+    costs = np.full(len(ctx.model.labels), np.nan)
+    for cls, (cost, _) in searched.items():
+        costs[cls] = cost
+    found = {cls: trigger for cls, (_, trigger) in searched.items()}
     done = costs[~np.isnan(costs)]
     if len(done) < 3:
         return Evidence(0.0, None, None, complete=False, note="too few classes searched")
