@@ -165,7 +165,7 @@ def test_shell_completion_completes_commands_and_options(base_venv: Path) -> Non
     words = subprocess.run(
         [str(modelward)], env={**env, "COMP_WORDS": "modelward sc"}, capture_output=True, text=True
     )
-    assert words.stdout.split() == ["scan", "schema"]
+    assert words.stdout.split() == ["scan", "scan-files", "schema"]
     options = subprocess.run(
         [str(modelward)],
         env={**env, "COMP_WORDS": "modelward scan --eng", "COMP_CWORD": "2"},
