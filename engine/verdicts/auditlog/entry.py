@@ -62,6 +62,16 @@ def canonical(envelope: dict[str, Any]) -> bytes:
     return json.dumps(envelope, sort_keys=True, separators=(",", ":")).encode()
 
 
+def stored_entry(text: Any) -> dict[str, Any]:
+    """An entry as a registry stored it; one that is not a JSON object is kept as an
+    ``unreadable`` marker (verification reports it)."""
+    try:
+        decoded = json.loads(text)
+    except (TypeError, ValueError):
+        return {"unreadable": str(text)[:200]}
+    return decoded if isinstance(decoded, dict) else {"unreadable": str(text)[:200]}
+
+
 def digest_of(envelope: dict[str, Any]) -> str:
     return "sha256:" + hashlib.sha256(canonical(envelope)).hexdigest()
 

@@ -17,7 +17,13 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 from urllib3.exceptions import HTTPError
 
-from modelward.engine.verdicts.auditlog.entry import EntrySigner, Kind, canonical, digest_of
+from modelward.engine.verdicts.auditlog.entry import (
+    EntrySigner,
+    Kind,
+    canonical,
+    digest_of,
+    stored_entry,
+)
 from modelward.engine.verdicts.registry import RegistryUnavailable
 from modelward.engine.verdicts.signed import SignedVerdict
 
@@ -56,7 +62,7 @@ class ConfigMapLog:
             name = (item.get("metadata") or {}).get("name", "")
             seq = _seq(name)
             if seq is not None:
-                found.append((seq, _entry((item.get("data") or {}).get("entry"))))
+                found.append((seq, stored_entry((item.get("data") or {}).get("entry"))))
         return sorted(found, key=lambda pair: pair[0])
 
     def _append_one(self, signer: EntrySigner, event: tuple[SignedVerdict, Kind | None]) -> None:
@@ -110,7 +116,7 @@ class ConfigMapLog:
             data = json.loads(obj.data)
         except (ApiException, HTTPError, ValueError) as exc:
             raise self._unavailable("get", exc) from None
-        return _entry((data.get("data") or {}).get("entry"))
+        return stored_entry((data.get("data") or {}).get("entry"))
 
     def _list(self) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
@@ -143,11 +149,3 @@ class ConfigMapLog:
 def _seq(name: str) -> int | None:
     digits = name[len(PREFIX) :]
     return int(digits) if name.startswith(PREFIX) and digits.isdigit() else None
-
-
-def _entry(text: Any) -> dict[str, Any]:
-    try:
-        decoded = json.loads(text)
-    except (TypeError, ValueError):
-        return {"unreadable": str(text)[:200]}
-    return decoded if isinstance(decoded, dict) else {"unreadable": str(text)[:200]}

@@ -20,7 +20,13 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import quote
 
-from modelward.engine.verdicts.auditlog.entry import EntrySigner, Kind, canonical, digest_of
+from modelward.engine.verdicts.auditlog.entry import (
+    EntrySigner,
+    Kind,
+    canonical,
+    digest_of,
+    stored_entry,
+)
 from modelward.engine.verdicts.registry import RegistryUnavailable
 from modelward.engine.verdicts.registry.deployments import Snapshot, parse_snapshot
 from modelward.engine.verdicts.registry.newest import by_claimed_time, newest_claimed
@@ -109,7 +115,7 @@ class SqliteRegistry:
                 if "no such table" in str(exc):
                     return []
                 raise
-        return [(int(seq), _entry(text)) for seq, text in rows]
+        return [(int(seq), stored_entry(text)) for seq, text in rows]
 
     def record_deployments(self, snapshot: Snapshot) -> None:
         """Replace the stored inventory snapshot (``deployments``)."""
@@ -155,7 +161,7 @@ class SqliteRegistry:
     ) -> list[tuple[int, str]]:
         assert self.audit is not None
         last = conn.execute(SELECT_HEAD).fetchone()
-        head = None if last is None else (int(last[0]), digest_of(_entry(last[1])))
+        head = None if last is None else (int(last[0]), digest_of(stored_entry(last[1])))
         return [(seq, canonical(envelope).decode())
                 for seq, envelope in self.audit.chain(head, events)]  # fmt: skip
 
@@ -226,15 +232,6 @@ class SqliteRegistry:
 
     def _unavailable(self, reason: str) -> RegistryUnavailable:
         return RegistryUnavailable(f"verdict registry {self.path}: {reason}")
-
-
-def _entry(text: str) -> dict[str, Any]:
-    """A stored entry; one that is not JSON is kept as a string (verification reports it)."""
-    try:
-        decoded = json.loads(text)
-    except (TypeError, ValueError):
-        return {"unreadable": str(text)[:200]}
-    return decoded if isinstance(decoded, dict) else {"unreadable": str(text)[:200]}
 
 
 def _row(signed: SignedVerdict) -> tuple[Any, ...]:
