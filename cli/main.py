@@ -33,6 +33,9 @@ def main() -> None:
     # Facts are validated by pydantic; no third-party plugin from the environment observes or
     # alters that (and discovering plugins costs every call an entry-point scan).
     os.environ["PYDANTIC_DISABLE_PLUGINS"] = "__all__"
+    from modelward.cli.vet_workers import start_early
+
+    start_early(sys.argv[1:])
     import typer
 
     from modelward.cli.app import app

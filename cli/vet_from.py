@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from modelward.cli.vet_options import VetOptionError
 from modelward.cli.vet_report import FAILED, Row, exit_code, render_table, write_report
+from modelward.cli.vet_workers import KEY_ENV, WORKER_MODULES
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric import ec
@@ -33,21 +34,6 @@ if TYPE_CHECKING:
     from modelward.engine.verdicts.scope import Scope
     from modelward.engine.verdicts.signed import SignedVerdict, VerdictSigner
 
-#: What lets a process sign: the key's location and its password. Workers never inherit them.
-KEY_ENV = ("MODELWARD_SIGNING_KEY", "MODELWARD_KEY_PASSWORD")
-#: What the workers' fork server imports once, so that no worker imports it again: the
-#: worker's own modules and those the first models pull in (scanners, format probes).
-WORKER_MODULES = (
-    "modelward.cli.main",
-    "modelward.cli.vet_from",
-    "modelward.cli.options",
-    "modelward.engine.policy.bundle",
-    "modelward.engine.policy.evaluators.embedded",
-    "modelward.engine.vetting.worker",
-    "modelward.engine.identify.formats",
-    "modelward.engine.scan.containers.archives",
-    "modelward.engine.scan.pickles.files",
-)
 #: The most verdicts one registry transaction stores, and how long the first of them waits
 #: for others to join it.
 PUBLISH_BATCH = 64

@@ -66,6 +66,7 @@ class _Worker:
         child.close()
         self.queue: deque[str] = deque()  # sent, not answered yet; the first is in progress
         self.since = 0.0  # when the first request of the queue started
+        self.stopping = False
 
     def send(self, request: str) -> None:
         if not self.queue:
@@ -104,9 +105,15 @@ class _Worker:
             return f"the worker process was killed by {signal.Signals(-code).name}"
         return f"the worker process exited with code {code}"
 
+    def ask_to_stop(self) -> None:
+        """Send the stop request (an empty one); an idle worker exits when it reads it."""
+        if not self.stopping:
+            self.stopping = True
+            with suppress(OSError):
+                self.conn.send_bytes(b"")
+
     def stop(self, grace: float = 5.0) -> None:
-        with suppress(OSError):
-            self.conn.send_bytes(b"")
+        self.ask_to_stop()
         self.process.join(grace)
         if self.process.is_alive():
             self.process.kill()
@@ -152,6 +159,8 @@ class WorkerPool:
     def close(self) -> None:
         """Stop every worker (an idle one when it reads the stop request, a busy one now), then
         the fork server."""
+        for worker in self._workers:  # all are told first, so that they end together
+            worker.ask_to_stop()
         for worker in self._workers:
             worker.stop(grace=0 if worker.queue else 5.0)
         self._workers.clear()
@@ -233,6 +242,19 @@ def _context(preload: Sequence[str]) -> Any:
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload([__name__, *preload])
     return context
+
+
+def start_fork_server(preload: Sequence[str], hidden_env: Sequence[str] = ()) -> None:
+    """Start the fork server that preloads ``preload`` without waiting for it: it imports on its
+    own while this process goes on, and the first pool with the same ``preload`` forks from
+    it. Nothing happens on a platform without one."""
+    context = _context(preload)
+    if context.get_start_method() != "forkserver":
+        return
+    from multiprocessing import forkserver
+
+    with _without_env(hidden_env):
+        forkserver.ensure_running()
 
 
 def _stop_fork_server() -> None:

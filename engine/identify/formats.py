@@ -315,8 +315,16 @@ def _as_text(head: bytes) -> str | None:
         if exc.start < len(head) - 4:  # a multi-byte character cut by the head is fine
             return None
         text = head[: exc.start].decode("utf-8")
+    if not text:
+        return None
+    if text.translate(_LAYOUT).isprintable():  # the usual case, without a loop per character
+        return text
     printable = sum(c.isprintable() or c in "\r\n\t" for c in text)
-    return text if text and printable / len(text) > 0.97 else None
+    return text if printable / len(text) > 0.97 else None
+
+
+#: Line breaks and tabs, which text may hold though ``str.isprintable`` says otherwise.
+_LAYOUT: Final = str.maketrans("", "", "\r\n\t")
 
 
 #: A Git LFS pointer file: what a clone without git-lfs holds in place of the real content.

@@ -16,16 +16,10 @@ import json
 from typing import Any, Final
 
 from cryptography.hazmat.primitives.asymmetric import ec
-from securesystemslib.dsse import Envelope
-from securesystemslib.exceptions import VerificationError
-from securesystemslib.signer import (  # type: ignore[attr-defined]  # no __all__ upstream
-    CryptoSigner,
-    Key,
-    SSlibKey,
-)
 
 from modelward.engine.verdicts.keys import VerdictError, key_id, load_public_key
 from modelward.engine.verdicts.signed import ECDSA_SCHEME, SignedVerdict
+from modelward.engine.verdicts.sslib import CryptoSigner, Envelope, Key, SSlibKey, VerificationError
 
 STATEMENT_TYPE: Final = "https://in-toto.io/Statement/v1"
 PREDICATE_TYPE: Final = "https://modelward.dev/verdict/v1"

@@ -22,13 +22,6 @@ from typing import Any, Literal
 
 from cryptography.hazmat.primitives.asymmetric import ec
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from securesystemslib.dsse import Envelope
-from securesystemslib.exceptions import VerificationError
-from securesystemslib.signer import (  # type: ignore[attr-defined]  # no __all__ upstream
-    CryptoSigner,
-    Key,
-    SSlibKey,
-)
 
 from modelward.engine.decision import Decision
 from modelward.engine.verdicts.freshness import Freshness
@@ -41,6 +34,7 @@ from modelward.engine.verdicts.keys import (
 )
 from modelward.engine.verdicts.revocation import Revocation
 from modelward.engine.verdicts.scope import Scope
+from modelward.engine.verdicts.sslib import CryptoSigner, Envelope, Key, SSlibKey, VerificationError
 
 __all__ = [
     "PAYLOAD_TYPE",

@@ -2,17 +2,17 @@
 package modelward.lib
 
 # finding is the one way to build a deny/warn result. Severity, title and remediation come from
-# the rule's METADATA, which the bundle loader publishes as data.modelward.rules.
-finding(rule_id, msg) := {
-	"id": rule_id,
-	"msg": msg,
-	"severity": meta.severity,
-	"title": meta.title,
-	"remediation": meta.remediation,
-	"policy": meta.policy,
-} if {
-	meta := _rule_meta[rule_id]
-} else := {
+# the rule's METADATA, which the bundle loader publishes as data.modelward.rules (every field
+# set); a rule without METADATA gets the defaults. One lookup per finding: no table of every
+# rule is built per evaluation, which cost each evaluation more than its policies did.
+finding(rule_id, msg) := object.union(
+	_finding_defaults(rule_id, msg),
+	object.filter(data.modelward.rules[rule_id], _meta_fields),
+) if {
+	is_object(data.modelward.rules[rule_id])
+} else := _finding_defaults(rule_id, msg)
+
+_finding_defaults(rule_id, msg) := {
 	"id": rule_id,
 	"msg": msg,
 	"severity": "high",
@@ -21,16 +21,7 @@ finding(rule_id, msg) := {
 	"policy": "",
 }
 
-# Every rule's metadata with its defaults, built once per evaluation: looking the metadata up
-# field by field for every finding dominated the evaluation of models with many findings.
-_rule_meta := {rule_id: {
-	"severity": object.get(meta, "severity", "high"),
-	"title": object.get(meta, "title", rule_id),
-	"remediation": object.get(meta, "remediation", ""),
-	"policy": object.get(meta, "policy", ""),
-} |
-	some rule_id, meta in data.modelward.rules
-}
+_meta_fields := ["severity", "title", "remediation", "policy"]
 
 # Formats whose loaders can run code from the file itself.
 code_executing_formats := {

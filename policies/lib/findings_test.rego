@@ -14,6 +14,11 @@ test_finding_without_metadata_defaults_to_high if {
 	f.severity == "high"
 }
 
+test_finding_fills_missing_metadata_fields_and_takes_no_others if {
+	f := lib.finding("y-rule", "m") with data.modelward.rules as {"y-rule": {"severity": "low", "kind": "deny"}}
+	f == {"id": "y-rule", "msg": "m", "severity": "low", "title": "y-rule", "remediation": "", "policy": ""}
+}
+
 test_findings_above_low_filters_by_file_and_severity if {
 	found := lib.file_findings_above_low("a.pkl") with input as {"model": {"scan": {"findings": [
 		{"file": "a.pkl", "severity": "low"},

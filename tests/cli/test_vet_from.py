@@ -14,8 +14,9 @@ from typing import Any, cast
 
 import pytest
 
-from modelward.cli.vet_from import KEY_ENV, Publisher, Signer, read_references
+from modelward.cli.vet_from import Publisher, Signer, read_references
 from modelward.cli.vet_pool import MAX_REPLY, WORKER_ERROR, WorkerPool, WorkersFailed
+from modelward.cli.vet_workers import KEY_ENV, WORKER_MODULES
 from modelward.engine.policy.bundle import load_bundle
 from modelward.engine.policy.evaluators.embedded import EmbeddedEvaluator
 from modelward.engine.verdicts.keys import read_private_key
@@ -447,3 +448,45 @@ def test_an_unreadable_key_stops_the_run_before_any_verdict(refs: Path, workdir:
     assert proc.returncode == 2
     assert "cannot read the signing key" in proc.stderr
     assert proc.stdout == "" and not report.exists()
+
+
+def _fork_server_pid() -> int | None:
+    from multiprocessing import forkserver
+
+    pid = forkserver._forkserver._forkserver_pid  # type: ignore[attr-defined]
+    return pid if pid is not None and os.waitpid(pid, os.WNOHANG) == (0, 0) else None
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["vet", "model"], ["scan", "--from", "x"], ["vet", "--from", "x", "--help"], []],
+)
+def test_only_vet_from_starts_the_fork_server_early(argv: list[str]) -> None:
+    from modelward.cli.vet_pool import _stop_fork_server
+    from modelward.cli.vet_workers import start_early
+
+    _stop_fork_server()
+    start_early(argv)
+    assert _fork_server_pid() is None
+
+
+def test_the_early_fork_server_lacks_the_key_variables_and_serves_the_pool(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from modelward.cli.vet_pool import _stop_fork_server
+    from modelward.cli.vet_workers import start_early
+
+    _stop_fork_server()
+    for name in KEY_ENV:
+        monkeypatch.setenv(name, "secret")
+    start_early(["vet", "--from=refs.txt", "--jobs", "2"])
+    server = _fork_server_pid()
+    assert server is not None
+    environ = Path(f"/proc/{server}/environ").read_bytes().split(b"\0")
+    names = {entry.split(b"=", 1)[0].decode() for entry in environ if entry}
+    assert "PATH" in names and not set(KEY_ENV) & names
+    assert all(os.environ[name] == "secret" for name in KEY_ENV)
+    pool = WorkerPool(1, start_probe, "", hidden_env=KEY_ENV, preload=WORKER_MODULES)
+    (reply,) = pool.run(["env"])
+    assert not set(KEY_ENV) & set(str(reply.text).split(","))
+    assert _fork_server_pid() is None  # the pool forked from it and stopped it when it closed

@@ -125,3 +125,20 @@ def test_zip_claiming_an_unsupported_version_is_still_a_zip() -> None:
 def test_zip_with_prepended_bytes_is_detected() -> None:
     polyglot = b"this looks like text\n" * 10 + _zip({"archive/data.pkl": PICKLE_P2})
     assert detect_bytes(polyglot) == "pytorch-zip"
+
+
+@pytest.mark.parametrize(
+    ("text", "is_text"),
+    [
+        ("line one\r\nline two\tcolumn\n", True),  # layout characters count as text
+        ("\n\n\t", True),
+        ("a" * 980 + "\x00" * 20, True),  # 2% control characters: still text
+        ("a" * 960 + "\x00" * 40, False),  # 4%: not text
+        ("word " * 200 + "\u200b" * 10, True),  # a few format characters (Cf) in prose
+        ("\x01\x02\x03" * 100, False),
+    ],
+)
+def test_text_is_told_by_the_share_of_printable_characters(text: str, is_text: bool) -> None:
+    from modelward.engine.identify.formats import _as_text
+
+    assert (_as_text(text.encode()) is not None) is is_text

@@ -17,11 +17,10 @@ from typing import Any, Literal
 
 from cryptography.hazmat.primitives.asymmetric import ec
 from pydantic import BaseModel, ConfigDict, Field
-from securesystemslib.dsse import Envelope
-from securesystemslib.signer import CryptoSigner, SSlibKey  # type: ignore[attr-defined]
 
 from modelward.engine.verdicts.keys import key_id
 from modelward.engine.verdicts.signed import SignedVerdict, utc_now
+from modelward.engine.verdicts.sslib import CryptoSigner, Envelope, SSlibKey
 
 ENTRY_PAYLOAD_TYPE = "application/vnd.modelward.audit-entry.v1+json"
 ENTRY_SCHEMA = "modelward.dev/audit-entry/v1"

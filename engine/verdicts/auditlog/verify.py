@@ -17,9 +17,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
-from securesystemslib.dsse import Envelope
-from securesystemslib.exceptions import VerificationError
-from securesystemslib.signer import Key, SSlibKey  # type: ignore[attr-defined]
 
 from modelward.engine.verdicts.auditlog.entry import (
     ECDSA_SCHEME,
@@ -29,6 +26,7 @@ from modelward.engine.verdicts.auditlog.entry import (
     digest_of,
 )
 from modelward.engine.verdicts.keys import key_id, load_public_key
+from modelward.engine.verdicts.sslib import Envelope, Key, SSlibKey, VerificationError
 
 
 @dataclass(frozen=True)
