@@ -4,7 +4,7 @@ Builds (or reuses from the cache) trojaned classifiers and their clean twins, ru
 each, and prints ROC-AUC overall / image / text, TPR at 5% FPR, the false-positive and
 true-positive rates at the 0.5 threshold, and seconds per model.
 
-    python bench/backdoor.py [--set generated|heldout|unseen|unseen2|both|all] [--budget 60]
+    python bench/backdoor.py [--set generated|heldout|unseen|unseen2|unseen3|both|all] [--budget 60]
                              [--cache DIR] [--through-cli]
 
 --through-cli runs `modelward scan MODEL --behaviour --probe-inputs PROBES --format json` per
@@ -144,7 +144,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument(
         "--set",
-        choices=["generated", "heldout", "unseen", "unseen2", "both", "all"],
+        choices=["generated", "heldout", "unseen", "unseen2", "unseen3", "both", "all"],
         default="generated",
     )
     parser.add_argument("--through-cli", action="store_true", help="run `modelward scan` per model")
@@ -154,7 +154,7 @@ def main() -> None:
     args = parser.parse_args()
     groups = {
         "both": ["generated", "heldout"],
-        "all": ["generated", "heldout", "unseen", "unseen2"],
+        "all": ["generated", "heldout", "unseen", "unseen2", "unseen3"],
     }
     names = groups.get(args.set, [args.set])
     everything = []

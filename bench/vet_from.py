@@ -268,7 +268,7 @@ def report(sides: dict[int, list[Run]], args: argparse.Namespace, count: int) ->
         )
     ratio = walls[args.jobs] / walls[1]
     verdict = "met" if ratio <= TARGET else "MISSED"
-    print(f"ratio --jobs {args.jobs} / --jobs 1: {ratio:.2f} (target <= {TARGET}: {verdict})")
+    print(f"ratio --jobs {args.jobs} / --jobs 1: {ratio:.3f} (target <= {TARGET}: {verdict})")
     used = min(args.jobs, cores)
     per_core = count / cpus[args.jobs]
     print(

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from modelward.engine.behaviour.combine import calibrate, combine
+from modelward.engine.behaviour.combine import LIMIT, calibrated_log_odds, combine, probability
 from modelward.engine.behaviour.methods import (
     blend_inversion,
     patch_certainty,
@@ -23,6 +23,9 @@ from modelward.engine.behaviour.result import BackdoorResult, MethodResult
 
 Method = Callable[[Context, Any], Evidence]
 Probes = np.ndarray | list[str] | None
+#: Digits of the combined score: enough that evidence from several families still ranks above
+#: one family's near 1.0.
+SCORE_DIGITS = 6
 
 
 def _plan(model: ProbedClassifier, probes: Probes) -> tuple[list[tuple[str, Method]], str | None]:
@@ -98,8 +101,7 @@ def _label(labels: Sequence[str], index: int | None) -> str | None:
 def _method_result(
     labels: Sequence[str], name: str, found: Evidence, seconds: float
 ) -> MethodResult:
-    applicable = found.target is not None
-    score = calibrate(name, found.statistic, found.extra) if applicable else 0.0
+    score = probability(_log_odds(name, found))
     return MethodResult(
         name=name,
         score=round(score, 4),
@@ -119,9 +121,7 @@ def _result(
     kind: str,
 ) -> BackdoorResult:
     ran = {
-        r.name: r.score
-        for r in results
-        if r.name in evidence and evidence[r.name].target is not None
+        name: _log_odds(name, found) for name, found in evidence.items() if found.target is not None
     }
     inversions = [r for r in results if r.name != weight_outliers.NAME and r.name in evidence]
     if kind == "tensor" and inversions:
@@ -132,13 +132,20 @@ def _result(
     chosen = next((r for r in results if r.name == best), None)
     complete = note is None and all(r.complete for r in inversions) and bool(inversions)
     return BackdoorResult(
-        score=round(score, 4),
+        score=round(score, SCORE_DIGITS),
         suspected_target=chosen.suspected_target if chosen else None,
         trigger=chosen.trigger if chosen else None,
         methods=tuple(results),
         complete=complete,
         note=note,
     )
+
+
+def _log_odds(name: str, found: Evidence) -> float:
+    """The method's calibrated log-odds; a method that found no target has none (score 0)."""
+    if found.target is None:
+        return -LIMIT
+    return calibrated_log_odds(name, found.statistic, found.extra)
 
 
 def _describe(found: Evidence) -> str:

@@ -147,6 +147,7 @@ def test_weight_statistics_do_not_set_the_score_of_tensor_models() -> None:
     """Reported for every model, but combined only where they separate trojans from clean
     models (text models' token weights), not for pixel weights."""
     from modelward.engine.behaviour.analyse import _result
+    from modelward.engine.behaviour.combine import calibrate
     from modelward.engine.behaviour.methods.common import Evidence
     from modelward.engine.behaviour.result import MethodResult
 
@@ -159,8 +160,10 @@ def test_weight_statistics_do_not_set_the_score_of_tensor_models() -> None:
         "patch-inversion": Evidence(0.1, 3, None),
     }
     labels = [str(i) for i in range(10)]
+    pixels = calibrate("patch-inversion", 0.1)
     tensor = _result(labels, results, evidence, None, "tensor")
-    assert tensor.score == 0.10 and tensor.suspected_target == "3"
+    assert tensor.score == round(pixels, 6) < 0.01 and tensor.suspected_target == "3"
     assert [m.name for m in tensor.methods] == ["weight-outliers", "patch-inversion"]
     text = _result(labels, results, evidence, None, "text")
-    assert text.score == 0.95 and text.suspected_target == "1"
+    assert text.score == round(calibrate("weight-outliers", 1.0), 6) > 0.99
+    assert text.suspected_target == "1"

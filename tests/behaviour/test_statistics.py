@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from modelward.engine.behaviour.combine import CALIBRATIONS, calibrate, combine
+from modelward.engine.behaviour.combine import CALIBRATIONS, calibrate, combine, probability
 from modelward.engine.behaviour.methods import patch_certainty
 from modelward.engine.behaviour.methods.common import isolation_gap, low_anomaly
 from modelward.engine.behaviour.methods.images import ImageView
@@ -41,9 +41,33 @@ def test_extra_statistics_raise_a_method_score() -> None:
     assert calibrate("patch-inversion", 0.0, {"gap": 2.0}) > 0.9 > low
 
 
-def test_combine_takes_the_strongest_method() -> None:
-    assert combine({"a": 0.2, "b": 0.7}) == (0.7, "b")
+def test_the_strongest_family_sets_the_side_of_one_half() -> None:
     assert combine({}) == (0.0, None)
+    score, lead = combine({"patch-inversion": -1.0, "random-triggers": -3.0})
+    assert lead == "patch-inversion" and np.isclose(score, probability(-1.0)) and score < 0.5
+    score, lead = combine({"blend-inversion": 0.0, "random-triggers": -3.0})
+    assert lead == "blend-inversion" and score == 0.5
+
+
+def test_agreeing_families_add_their_evidence() -> None:
+    score, lead = combine({"patch-inversion": 2.0, "random-triggers": 1.0, "blend-inversion": 0.5})
+    assert lead == "patch-inversion" and np.isclose(score, probability(3.5))
+
+
+def test_a_family_that_finds_nothing_takes_nothing_away() -> None:
+    score, _ = combine({"patch-inversion": 2.0, "random-triggers": -8.0})
+    assert np.isclose(score, probability(2.0))
+
+
+def test_methods_of_one_family_count_once() -> None:
+    score, lead = combine({"patch-inversion": 1.5, "patch-certainty": 2.0})
+    assert lead == "patch-certainty" and np.isclose(score, probability(2.0))
+
+
+def test_several_families_rank_above_one_family_near_certainty() -> None:
+    one, _ = combine({"patch-inversion": 9.0})
+    several, _ = combine({"patch-inversion": 6.0, "random-triggers": 3.0, "blend-inversion": 2.0})
+    assert one < several < 1.0
 
 
 def test_binary_weight_vector_becomes_two_class_rows() -> None:

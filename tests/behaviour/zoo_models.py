@@ -57,6 +57,9 @@ def make_estimator(name: str, seed: int) -> Any:
         "perceptron": lambda: linear_model.SGDClassifier(loss="perceptron", random_state=seed),
         "mnb": lambda: naive_bayes.MultinomialNB(),
         "logreg_default": lambda: linear_model.LogisticRegression(max_iter=1000),
+        "tree": lambda: tree.DecisionTreeClassifier(max_depth=10, random_state=seed),
+        "mlp40": lambda: neural_network.MLPClassifier((40,), max_iter=500, random_state=seed),
+        "knn7": lambda: neighbors.KNeighborsClassifier(7),
     }
     return makers[name]()
 
