@@ -482,11 +482,13 @@ def test_the_early_fork_server_lacks_the_key_variables_and_serves_the_pool(
     start_early(["vet", "--from=refs.txt", "--jobs", "2"])
     server = _fork_server_pid()
     assert server is not None
+    pool = WorkerPool(1, start_probe, "", hidden_env=KEY_ENV, preload=WORKER_MODULES)
+    pool.start(1)  # returns once the server forked the worker: it runs, past its exec
+    assert _fork_server_pid() == server
     environ = Path(f"/proc/{server}/environ").read_bytes().split(b"\0")
     names = {entry.split(b"=", 1)[0].decode() for entry in environ if entry}
     assert "PATH" in names and not set(KEY_ENV) & names
     assert all(os.environ[name] == "secret" for name in KEY_ENV)
-    pool = WorkerPool(1, start_probe, "", hidden_env=KEY_ENV, preload=WORKER_MODULES)
     (reply,) = pool.run(["env"])
     assert not set(KEY_ENV) & set(str(reply.text).split(","))
     assert _fork_server_pid() is None  # the pool forked from it and stopped it when it closed
