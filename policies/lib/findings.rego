@@ -5,11 +5,9 @@ package modelward.lib
 # the rule's METADATA, which the bundle loader publishes as data.modelward.rules (every field
 # set); a rule without METADATA gets the defaults. One lookup per finding: no table of every
 # rule is built per evaluation, which cost each evaluation more than its policies did.
-finding(rule_id, msg) := object.union(
-	_finding_defaults(rule_id, msg),
-	object.filter(data.modelward.rules[rule_id], _meta_fields),
-) if {
-	is_object(data.modelward.rules[rule_id])
+finding(rule_id, msg) := object.union(_finding_defaults(rule_id, msg), object.filter(meta, _meta_fields)) if {
+	meta := data.modelward.rules[rule_id]
+	is_object(meta)
 } else := _finding_defaults(rule_id, msg)
 
 _finding_defaults(rule_id, msg) := {
