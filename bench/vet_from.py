@@ -281,6 +281,10 @@ def report(sides: dict[int, list[Run]], args: argparse.Namespace, count: int) ->
             f"  projection, {nodes:>2} node(s) x {node_cores} cores: ~{rate:,.0f} models/s, "
             f"~{rate * 3600:,.0f} models/hour (this model mix, warm page cache)"
         )
+    print(
+        "  (scanning capacity: one process re-evaluates and signs every result, a few ms each, "
+        "so a single signer caps the verdicts per second below the larger figures)"
+    )
     return ratio
 
 
