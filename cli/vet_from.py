@@ -8,6 +8,7 @@ a claim, never the verdict.
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 import time
@@ -49,6 +50,15 @@ class WorkerSetup:
     offline: bool
     behaviour: bool = False  # --behaviour: every model without probe inputs
     behaviour_budget: float | None = None
+    hash_threads: int | None = None  # None: one per core
+
+
+def core_share(jobs: int) -> int:
+    """The threads each of ``jobs`` workers hashes with: its share of the cores this process
+    may run on, at least one. The workers already keep every core busy; more threads than
+    cores would only hand work to one another and leave a core waiting."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, (cores or 1) // max(1, jobs))
 
 
 def start_worker(setup: WorkerSetup) -> Callable[[str], str]:
@@ -68,7 +78,9 @@ def start_worker(setup: WorkerSetup) -> Callable[[str], str]:
     bundle = load_bundle(setup.policy, setup.data)
     flags = BehaviourFlags(setup.behaviour, None, setup.behaviour_budget)
     sig = signature_options(None, None, None, None, None, None)
-    options = collect_options(bundle, sig, None, None, flags)
+    options = replace(
+        collect_options(bundle, sig, None, None, flags), hash_threads=setup.hash_threads
+    )
     evaluator = EmbeddedEvaluator()
     return lambda reference: encode_result(vet_reference(reference, options, bundle, evaluator))
 
@@ -262,6 +274,7 @@ def vet_list(
     started = time.perf_counter()
     rows: dict[str, Row] = dict(invalid)
     todo = [reference for reference in order if reference not in invalid]
+    setup = replace(setup, hash_threads=core_share(min(jobs, len(todo))))
     pool = WorkerPool(jobs, start_worker, setup, hidden_env=KEY_ENV, preload=WORKER_MODULES)
     try:
         pool.start(len(todo))

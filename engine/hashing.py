@@ -32,11 +32,12 @@ def _no_progress(_: int) -> None:
     return None
 
 
-def sha256_file(path: Path, progress: Progress = _no_progress) -> str:
-    """The hex SHA-256 of one file, read in large chunks (pipelined for large files)."""
+def sha256_file(path: Path, progress: Progress = _no_progress, *, pipelined: bool = True) -> str:
+    """The hex SHA-256 of one file, read in large chunks (for a large file, read on a second
+    thread while this one hashes, unless ``pipelined`` is False)."""
     with path.open("rb", buffering=0) as fp:
         size = os.fstat(fp.fileno()).st_size
-        if size >= PIPELINE_MIN_SIZE:
+        if pipelined and size >= PIPELINE_MIN_SIZE:
             return _sha256_pipelined(fp, progress)
         digest = hashlib.sha256()
         buf = bytearray(min(CHUNK, max(size, 1)))
@@ -86,7 +87,10 @@ def _sha256_pipelined(fp: object, progress: Progress) -> str:
 def sha256_files(
     files: Mapping[str, Path], progress: Progress = _no_progress, workers: int | None = None
 ) -> dict[str, str | OSError]:
-    """Hash every file in parallel, largest first; an unreadable file maps to its ``OSError``."""
+    """Hash every file on up to ``workers`` threads (None: one per core), largest first; an
+    unreadable file maps to its ``OSError``. With one, every file is hashed on this thread:
+    the caller runs beside other processes that already use the other cores."""
+    threads = workers or os.cpu_count() or 2
     order = sorted(files, key=lambda name: _size(files[name]), reverse=True)
     lock = threading.Lock()
 
@@ -96,15 +100,15 @@ def sha256_files(
 
     def one(name: str) -> str | OSError:
         try:
-            return sha256_file(files[name], locked_progress)
+            return sha256_file(files[name], locked_progress, pipelined=threads > 1)
         except OSError as exc:
             return exc
 
-    if len(order) <= 1:  # no pool (nor its import) for a single file
+    if len(order) <= 1 or threads == 1:  # no pool (nor its import)
         return {name: one(name) for name in order}
     from concurrent.futures import ThreadPoolExecutor
 
-    with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 2) as pool:
+    with ThreadPoolExecutor(max_workers=threads) as pool:
         return dict(zip(order, pool.map(one, order), strict=True))
 
 

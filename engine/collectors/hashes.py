@@ -29,7 +29,8 @@ class HashesCollector:
     name = "hashes"
 
     def collect(self, source: ModelSource, ctx: CollectContext) -> Hashes:
-        results = hashing.sha256_files({f.path: f.real for f in source.files}, ctx.progress)
+        files = {f.path: f.real for f in source.files}
+        results = hashing.sha256_files(files, ctx.progress, ctx.options.hash_threads)
         failed = {p: r for p, r in results.items() if isinstance(r, OSError)}
         if failed:
             path, exc = sorted(failed.items())[0]

@@ -8,13 +8,21 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, cast
 
 import pytest
 
-from modelward.cli.vet_from import Publisher, Signer, read_references
+from modelward.cli.vet_from import (
+    Publisher,
+    Signer,
+    WorkerSetup,
+    core_share,
+    read_references,
+    start_worker,
+)
 from modelward.cli.vet_pool import MAX_REPLY, WORKER_ERROR, WorkerPool, WorkersFailed
 from modelward.cli.vet_workers import KEY_ENV, WORKER_MODULES
 from modelward.engine.policy.bundle import load_bundle
@@ -384,6 +392,28 @@ def test_a_refused_batch_is_stored_one_by_one_and_fails_only_the_refused_verdict
 
 
 # ---------------------------------------------------------------- the worker processes
+
+
+def test_each_worker_hashes_with_its_share_of_the_cores(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: set(range(8)), raising=False)
+    assert [core_share(jobs) for jobs in (1, 2, 3, 8, 16)] == [8, 4, 2, 1, 1]
+
+
+def test_a_worker_with_one_hashing_thread_starts_no_thread(
+    models: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MODELWARD_OFFLINE", "1")  # go_offline sets them; undone after the test
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    handler = start_worker(WorkerSetup(None, None, True, hash_threads=1))
+
+    def refuse(*args: object) -> None:
+        raise AssertionError("the worker started a thread")
+
+    monkeypatch.setattr(threading.Thread, "start", refuse)
+    result = decode_result(handler(models["good"]))  # three files: hashed one after another
+    assert result.status == "scanned", result.error
+    assert result.facts is not None and len(result.facts["files"]) == 3
+    assert all(f["sha256"] for f in result.facts["files"]) and result.facts["subject"]["digest"]
 
 
 def test_a_dead_worker_fails_only_its_request() -> None:

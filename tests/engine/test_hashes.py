@@ -5,12 +5,14 @@ from __future__ import annotations
 import hashlib
 import os
 import subprocess
+import threading
 from pathlib import Path
 
 import pytest
 from model_signing import hashing as ms_hashing
 
 from modelward.engine import hashing
+from modelward.engine.collectors import CollectOptions
 from modelward.engine.pipeline import collect_facts
 
 REPO = Path(__file__).resolve().parents[2]
@@ -72,6 +74,27 @@ def test_large_file_pipelined_hash_equals_sha256sum(tmp_path: Path) -> None:
     big = tmp_path / "big.bin"
     big.write_bytes(os.urandom(hashing.PIPELINE_MIN_SIZE + 12345))
     assert hashing.sha256_file(big) == _sha256sum([big])[big]
+
+
+def test_one_thread_hashes_on_the_callers_thread_alone(
+    tricky_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    big = tricky_dir / "big.bin"
+    big.write_bytes(os.urandom(hashing.PIPELINE_MIN_SIZE + 12345))
+    files = {str(p.relative_to(tricky_dir)): p for p in tricky_dir.rglob("*") if p.is_file()}
+    expected = _sha256sum(list(files.values()))
+
+    def no_thread(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a thread was started")
+
+    monkeypatch.setattr(threading.Thread, "start", no_thread)
+    digests = hashing.sha256_files(files, workers=1)
+    assert digests == {name: expected[path] for name, path in files.items()}
+
+
+def test_one_thread_per_worker_gives_the_same_facts(tricky_dir: Path) -> None:
+    one = collect_facts(str(tricky_dir), options=CollectOptions(hash_threads=1))
+    assert one.files == collect_facts(str(tricky_dir)).files
 
 
 def test_manifest_digest_equals_model_signing(tricky_dir: Path) -> None:
