@@ -140,19 +140,19 @@ class WorkerPool:
 
     def run(self, requests: Iterable[str]) -> Generator[Reply, None, None]:
         """Each request's reply, in the order they finish. Each worker holds its next request
-        already, so it does not wait for the caller to read a reply before going on."""
+        already, so it does not wait for the caller to read a reply before going on; and
+        before handing the caller each reply, the pool takes in those that arrived meanwhile
+        and tops the workers up, however long the caller spent on the previous one."""
         pending = deque(requests)
+        done: deque[Reply] = deque()
         self._ready(min(self.jobs, len(pending)))
         try:
-            while pending or self._busy():
+            while pending or done or self._busy():
                 self._dispatch(pending)
-                busy = self._busy()
-                ready = set(wait([w.conn for w in busy] + [w.process.sentinel for w in busy]))
-                done = [
-                    self._collect(w, pending) for w in busy if {w.conn, w.process.sentinel} & ready
-                ]
+                self._take_replies(pending, done, block=not done)
                 self._dispatch(pending)
-                yield from done
+                if done:
+                    yield done.popleft()
         finally:
             self.close()
 
@@ -192,6 +192,15 @@ class WorkerPool:
             ]
         self._workers += fresh
         return fresh
+
+    def _take_replies(self, pending: deque[str], done: deque[Reply], block: bool) -> None:
+        """Collect every reply that has arrived (waiting for one when ``block``)."""
+        busy = self._busy()
+        if not busy:
+            return
+        ends = [w.conn for w in busy] + [w.process.sentinel for w in busy]
+        ready = set(wait(ends, None if block else 0))
+        done.extend(self._collect(w, pending) for w in busy if {w.conn, w.process.sentinel} & ready)
 
     def _busy(self) -> list[_Worker]:
         return [worker for worker in self._workers if worker.queue]
