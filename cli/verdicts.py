@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -221,12 +220,13 @@ def vet_command(
         )
     if from_file is not None:
         from modelward.cli.vet_from import WorkerSetup, vet_list
+        from modelward.engine.cpus import usable_cpus
 
         def prepare() -> Trusted:
             return _trusted(signing_key, publish, registry, policy, data, expires, scope)
 
         setup = WorkerSetup(policy, data, offline, behaviour, behaviour_budget)
-        workers = jobs or os.cpu_count() or 1
+        workers = jobs or usable_cpus()
         evaluation = (engine_name(engine, opa_url), opa_url)
         raise typer.Exit(vet_list(from_file, workers, report, setup, prepare, evaluation))
     trusted = _trusted(signing_key, publish, registry, policy, data, expires, scope)

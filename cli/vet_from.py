@@ -8,7 +8,6 @@ a claim, never the verdict.
 
 from __future__ import annotations
 
-import os
 import sys
 import threading
 import time
@@ -54,11 +53,12 @@ class WorkerSetup:
 
 
 def core_share(jobs: int) -> int:
-    """The threads each of ``jobs`` workers hashes with: its share of the cores this process
-    may run on, at least one. The workers already keep every core busy; more threads than
-    cores would only hand work to one another and leave a core waiting."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return max(1, (cores or 1) // max(1, jobs))
+    """The threads each of ``jobs`` workers hashes with: its share of the CPUs this process
+    may use, at least one. The workers already keep every CPU busy; more threads than CPUs
+    would only hand work to one another and leave a CPU waiting."""
+    from modelward.engine.cpus import usable_cpus
+
+    return max(1, usable_cpus() // max(1, jobs))
 
 
 def start_worker(setup: WorkerSetup) -> Callable[[str], str]:

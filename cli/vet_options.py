@@ -29,7 +29,9 @@ FromOpt = Annotated[
 ]
 JobsOpt = Annotated[
     int | None,
-    typer.Option("--jobs", "-j", min=1, help="Worker processes for --from (default: CPU count)."),
+    typer.Option(
+        "--jobs", "-j", min=1, help="Worker processes for --from (default: the usable CPUs)."
+    ),
 ]
 ReportOpt = Annotated[
     Path | None,

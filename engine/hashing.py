@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path, PurePosixPath
 from typing import Final
 
+from modelward.engine.cpus import usable_cpus
+
 CHUNK: Final = 4 << 20
 PIPELINE_MIN_SIZE: Final = 64 << 20
 # The pipeline's buffers are small enough to stay in the CPU cache between the read that fills
@@ -87,10 +89,10 @@ def _sha256_pipelined(fp: object, progress: Progress) -> str:
 def sha256_files(
     files: Mapping[str, Path], progress: Progress = _no_progress, workers: int | None = None
 ) -> dict[str, str | OSError]:
-    """Hash every file on up to ``workers`` threads (None: one per core), largest first; an
+    """Hash every file on up to ``workers`` threads (None: one per usable CPU), largest first; an
     unreadable file maps to its ``OSError``. With one, every file is hashed on this thread:
     the caller runs beside other processes that already use the other cores."""
-    threads = workers or os.cpu_count() or 2
+    threads = workers or usable_cpus()
     order = sorted(files, key=lambda name: _size(files[name]), reverse=True)
     lock = threading.Lock()
 

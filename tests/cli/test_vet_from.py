@@ -25,6 +25,7 @@ from modelward.cli.vet_from import (
 )
 from modelward.cli.vet_pool import MAX_REPLY, WORKER_ERROR, WorkerPool, WorkersFailed
 from modelward.cli.vet_workers import KEY_ENV, WORKER_MODULES
+from modelward.engine import cpus
 from modelward.engine.policy.bundle import load_bundle
 from modelward.engine.policy.evaluators.embedded import EmbeddedEvaluator
 from modelward.engine.verdicts.keys import read_private_key
@@ -395,7 +396,7 @@ def test_a_refused_batch_is_stored_one_by_one_and_fails_only_the_refused_verdict
 
 
 def test_each_worker_hashes_with_its_share_of_the_cores(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: set(range(8)), raising=False)
+    monkeypatch.setattr(cpus, "usable_cpus", lambda: 8)
     assert [core_share(jobs) for jobs in (1, 2, 3, 8, 16)] == [8, 4, 2, 1, 1]
 
 
