@@ -49,7 +49,7 @@ class WorkerSetup:
     offline: bool
     behaviour: bool = False  # --behaviour: every model without probe inputs
     behaviour_budget: float | None = None
-    hash_threads: int | None = None  # None: one per core
+    hash_threads: int | None = None  # None: one per usable CPU
 
 
 def core_share(jobs: int) -> int:

@@ -53,7 +53,7 @@ class CollectOptions:
     well_known_packages: tuple[str, ...] = ()  # policy config: more names to guard
     dependency_allowlist: tuple[str, ...] = ()  # policy config: never reported as confusable
     behaviour: BehaviourOptions | None = None  # None: the behaviour analysis is not run
-    hash_threads: int | None = None  # threads hashing one model's files (None: one per core)
+    hash_threads: int | None = None  # threads hashing one model's files (None: one per CPU)
 
 
 @dataclass
