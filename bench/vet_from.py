@@ -14,7 +14,7 @@ model, models per CPU-second and per core-second, a projection for clusters of n
 context, the old way (one ``modelward vet MODEL`` process per model, serial) on a subset.
 Nothing here loads a model; every file is only written and passed by path.
 
-    python bench/vet_from.py [--models 200] [--rounds 3] [--jobs N] [--subset 20]
+    python bench/vet_from.py [--models 200] [--rounds 5] [--jobs N] [--subset 20]
 """
 
 from __future__ import annotations
@@ -187,7 +187,7 @@ def old_way(references: list[str], key: Path, db: Path, env: dict[str, str]) -> 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", type=int, default=200)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--subset", type=int, default=20, help="models vetted the old way")
     parser.add_argument("--weights-mib", type=int, default=WEIGHTS_MIB, help="weights per model")
