@@ -77,7 +77,7 @@ def test_large_file_pipelined_hash_equals_sha256sum(tmp_path: Path) -> None:
 
 
 def test_one_thread_hashes_on_the_callers_thread_alone(
-    tricky_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tricky_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     big = tricky_dir / "big.bin"
     big.write_bytes(os.urandom(hashing.PIPELINE_MIN_SIZE + 12345))
